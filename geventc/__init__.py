@@ -1,0 +1,36 @@
+"""geventc: a faster, drop-in replacement for gevent.
+
+Layering: the compiled core (``_core``: libev loop and watchers; ``_hub``:
+hub, greenlets, timeouts, events) does the work; the Python modules here
+(``geventc.hub``, ``geventc.greenlet``, ...) only re-export it under gevent's
+module names, so ``import geventc as gevent`` runs gevent programs unchanged.
+Names are re-exported explicitly; ``__all__`` matches gevent 26.9.0's, plus
+the old spellings the gevent articles use (``spawn_link*``, ``signal(...)``,
+``shutdown``).
+"""
+import sys as _sys
+
+__version__ = '0.1.0'
+
+from geventc._config import config
+from geventc._hub import (
+    Greenlet, GreenletExit, Timeout, get_hub, getcurrent, idle, iwait, joinall,
+    kill, killall, reinit, signal_handler, sleep, spawn, spawn_later, spawn_raw,
+    wait, with_timeout, spawn_link, spawn_link_value, spawn_link_exception,
+)
+from geventc._util import fork, shutdown
+
+getswitchinterval = _sys.getswitchinterval
+setswitchinterval = _sys.setswitchinterval
+
+__all__ = [
+    'Greenlet', 'GreenletExit', 'Timeout', 'config', 'fork', 'get_hub',
+    'getcurrent', 'getswitchinterval', 'idle', 'iwait', 'joinall', 'kill',
+    'killall', 'reinit', 'setswitchinterval', 'signal_handler', 'sleep',
+    'spawn', 'spawn_later', 'spawn_raw', 'wait', 'with_timeout',
+]
+
+# `geventc.signal` is both a module (gevent's cooperative signal API) and,
+# as in gevent 0.13, a callable installing a handler: importing the module
+# here makes the package attribute that module; its class makes it callable.
+from geventc import signal  # noqa: E402

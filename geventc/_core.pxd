@@ -1,0 +1,144 @@
+# Layout and typed entry points of the libev loop and its watchers, so that
+# _hub and the other compiled modules call them without Python dispatch.
+
+from cpython.ref cimport PyObject
+from cpython.pystate cimport PyThreadState
+from posix.signal cimport sigaction_t
+from geventc.includes cimport libev
+
+
+cdef struct loop_state:
+    # Reached from libev's release/acquire callbacks, which run without the
+    # GIL and so cannot touch the Python object that owns this struct.
+    PyThreadState* tstate
+
+
+cdef class callback:
+    # A queued call. `callback is None` means it was run or stopped.
+    cdef public object callback
+    cdef public object args
+    cdef callback next
+    # SWITCH_KIND: `callback` is a greenlet switched to with `args` (a
+    # 1-tuple) through greenlet's C API, with no bound method made.
+    cdef int kind
+
+    cpdef stop(self)
+
+
+cdef class loop:
+    cdef libev.ev_loop* _ptr
+    cdef loop_state _state
+    cdef callback _cb_head
+    cdef callback _cb_tail
+    cdef Py_ssize_t _cb_count
+    cdef bint _default
+    cdef bint _break_requested
+    cdef bint _running_callbacks
+    cdef public object error_handler
+    cdef object _origflags
+    cdef int _backend_fd
+    # Active watchers that keep the loop alive, counted by the watchers.
+    cdef Py_ssize_t _activecnt
+    # Cross-thread wake-up and the Python-signal wake-up (main thread only).
+    cdef libev.ev_async _threadsafe_async
+    cdef libev.ev_io _sigwake_io
+    cdef libev.ev_prepare _signal_prepare
+    cdef object _threadsafe_queue
+    cdef object _sigwake_sockets
+    cdef object _old_wakeup_fd
+    cdef object __weakref__
+
+    cdef int _check(self) except -1
+    cdef callback _append(self, callback cb)
+    cdef callback run_callback_c(self, object func, tuple args)
+    cdef callback run_switch(self, object glet, tuple args)
+    cdef int _run_callbacks(self) except -1
+    cdef int _drain_threadsafe(self) except -1
+    cdef int _check_signals(self) noexcept
+    cdef int _handle_error_now(self, object context) noexcept
+    cpdef handle_error(self, context, t, v, tb)
+    cdef int _install_signal_wakeup(self) except -1
+    cdef int _remove_signal_wakeup(self) noexcept
+    cdef int _after_fork(self) except -1
+    cpdef int update_now(self) except -1
+    cpdef double now(self) except? -1
+
+
+cdef class watcher:
+    cdef readonly loop loop
+    cdef object _callback
+    cdef tuple _args
+    cdef libev.ev_watcher* _w
+    # libev start/stop for the concrete type, set by each subclass.
+    cdef void (*_ev_start)(libev.ev_loop*, libev.ev_watcher*) noexcept nogil
+    cdef void (*_ev_stop)(libev.ev_loop*, libev.ev_watcher*) noexcept nogil
+    cdef bint _ref
+    cdef bint _closed
+    # True while the loop's refcount has been lowered for this watcher.
+    cdef bint _unrefed
+    # True while this object holds a reference to itself (libev holds a raw
+    # pointer to the embedded struct while the watcher is active).
+    cdef bint _self_ref
+
+    cdef int _start(self, object callback, tuple args) except -1
+    cdef int _stop(self) except -1
+    cdef int _on_started(self) except -1
+    cdef int _on_stopped(self) noexcept
+    cdef int _invoke(self, int revents) noexcept
+    cdef int _check_startable(self) except -1
+    cdef int _init_common(self, loop lp, ref, priority) except -1
+
+
+cdef class io(watcher):
+    cdef libev.ev_io _io
+
+
+cdef class timer(watcher):
+    cdef libev.ev_timer _timer
+    cdef double _after
+    cdef double _repeat
+
+
+cdef class signal(watcher):
+    cdef libev.ev_signal _signal
+    cdef int _signum
+    cdef sigaction_t _saved
+    cdef bint _have_saved
+
+
+cdef class idle(watcher):
+    cdef libev.ev_idle _idle
+
+
+cdef class prepare(watcher):
+    cdef libev.ev_prepare _prepare
+
+
+cdef class check(watcher):
+    cdef libev.ev_check _check_w
+
+
+cdef class fork(watcher):
+    cdef libev.ev_fork _fork
+
+
+cdef class async_(watcher):
+    cdef libev.ev_async _async
+
+
+cdef class child(watcher):
+    # libev's own child watcher needs the default loop's SIGCHLD handler,
+    # which reaps every child behind subprocess's back: watch a pidfd instead.
+    cdef libev.ev_io _io
+    cdef int _pid
+    cdef int _pidfd
+    cdef bint _trace
+    cdef public int rpid
+    cdef public int rstatus
+
+
+cdef class stat(watcher):
+    cdef libev.ev_stat _stat
+    cdef bytes _cpath
+    cdef object _path
+    cdef double _interval

@@ -1,0 +1,1318 @@
+# cython: freethreading_compatible=False
+"""The libev event loop and its watchers, compiled (``geventc.core``).
+
+Design notes
+------------
+* One ``loop`` object owns one ``ev_loop`` made with ``ev_loop_new``, also
+  for the process's default loop: libev's real default loop installs a
+  SIGCHLD handler that reaps every child behind ``subprocess``'s back.
+* The callback queue (``run_callback``) is a singly linked list of
+  ``callback`` objects drained *before* libev polls; libev is only polled
+  (without blocking) when callbacks remain after a drain bounded by the
+  interpreter's switch interval. Polling after every switch cost ~400 ns.
+* The GIL is released only around libev's poll (``ev_set_loop_release_cb``),
+  so watcher callbacks run without re-taking it and a cross-thread
+  ``ev_async_send`` wakes the loop promptly.
+* libev's asserts are compiled in: every argument is checked here and a
+  Python error raised before libev sees it.
+* A started watcher holds a reference to itself: libev keeps a raw pointer
+  to the struct embedded in the object until the watcher stops.
+* In the main thread the default loop owns ``signal.set_wakeup_fd`` (unless
+  someone else already does), so a Python signal handler runs promptly even
+  when the signal was delivered while libev blocked, or to another thread.
+"""
+
+cimport cython
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.tuple cimport PyTuple_GET_SIZE
+from libc.errno cimport errno, EBADF
+from posix.fcntl cimport fcntl, F_GETFD
+from posix.signal cimport sigaction_t, sigaction
+
+from geventc.includes cimport libev
+from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
+
+import os as _os
+import sys as _sys
+import signal as _signal_mod
+import socket as _socket_mod
+import threading as _threading
+import traceback as _traceback
+import weakref as _weakref
+
+PyGreenlet_Import()
+
+cdef extern from "Python.h":
+    PyThreadState* PyEval_SaveThread() nogil
+    void PyEval_RestoreThread(PyThreadState*) nogil
+
+cdef extern from "signal.h" nogil:
+    int NSIG
+
+__all__ = [
+    'get_version', 'get_header_version', 'supported_backends',
+    'recommended_backends', 'embeddable_backends', 'time', 'loop',
+    'callback', 'watcher', 'io', 'timer', 'signal', 'idle', 'prepare',
+    'check', 'fork', 'async_', 'child', 'stat',
+    'READ', 'WRITE', 'NONE', 'UNDEF', 'MAXPRI', 'MINPRI', 'EVENTS',
+]
+
+READ = libev.EV_READ
+WRITE = libev.EV_WRITE
+NONE = libev.EV_NONE
+UNDEF = libev.EV_UNDEF
+ERROR = libev.EV_ERROR
+MAXPRI = libev.EV_MAXPRI
+MINPRI = libev.EV_MINPRI
+
+cdef int SWITCH_KIND = 1
+cdef int _IO_EVENTS_MASK = libev.EV_READ | libev.EV_WRITE
+
+
+@cython.final
+cdef class _EVENTSType:
+    def __repr__(self):
+        return 'gevent.core.EVENTS'
+
+# Passed in a watcher's args, replaced by the revents of the call.
+EVENTS = GEVENT_CORE_EVENTS = _EVENTSType()
+
+
+def get_version():
+    return 'libev-%d.%02d' % (libev.ev_version_major(), libev.ev_version_minor())
+
+
+def get_header_version():
+    return 'libev-%d.%02d' % (libev.EV_VERSION_MAJOR, libev.EV_VERSION_MINOR)
+
+
+def time():
+    """The current time as libev sees it (``ev_time``)."""
+    return libev.ev_time()
+
+
+_flags = [
+    (libev.EVBACKEND_PORT, 'port'),
+    (libev.EVBACKEND_KQUEUE, 'kqueue'),
+    (libev.EVBACKEND_IOURING, 'iouring'),
+    (libev.EVBACKEND_LINUXAIO, 'linuxaio'),
+    (libev.EVBACKEND_EPOLL, 'epoll'),
+    (libev.EVBACKEND_POLL, 'poll'),
+    (libev.EVBACKEND_SELECT, 'select'),
+    (libev.EVFLAG_NOENV, 'noenv'),
+    (libev.EVFLAG_FORKCHECK, 'forkcheck'),
+    (libev.EVFLAG_NOINOTIFY, 'noinotify'),
+    (libev.EVFLAG_SIGNALFD, 'signalfd'),
+    (libev.EVFLAG_NOSIGMASK, 'nosigmask'),
+    (libev.EVFLAG_NOTIMERFD, 'notimerfd'),
+]
+_flags_str2int = dict((name, value) for (value, name) in _flags)
+_flags_str2int['io_uring'] = libev.EVBACKEND_IOURING
+_flags_str2int['linux_aio'] = libev.EVBACKEND_LINUXAIO
+
+
+def _flags_to_list(unsigned int flags):
+    result = []
+    for code, name in _flags:
+        if flags & code:
+            result.append(name)
+            flags &= ~code
+        if not flags:
+            break
+    if flags:
+        result.append(flags)
+    return result
+
+
+def _str_to_flags(flags):
+    """Accept an int, 'epoll', 'select,poll', ['select', 'poll'] or a mix."""
+    if isinstance(flags, bool):
+        raise TypeError('flags must be a string, int or sequence, not bool')
+    if isinstance(flags, int):
+        if flags < 0:
+            raise ValueError('Invalid backend or flag: %r' % (flags,))
+        return flags
+    if isinstance(flags, (bytes, bytearray)):
+        flags = flags.decode('ascii')
+    if isinstance(flags, str):
+        flags = flags.split(',')
+    result = 0
+    for value in flags:
+        if isinstance(value, int) and not isinstance(value, bool):
+            result |= value
+            continue
+        if not isinstance(value, str):
+            raise TypeError('flags must be strings or ints, not %r' % (value,))
+        value = value.strip().lower()
+        if not value:
+            continue
+        code = _flags_str2int.get(value)
+        if code is None:
+            raise ValueError('Invalid backend or flag: %r\nPossible values: %s'
+                             % (value, ', '.join(sorted(_flags_str2int))))
+        result |= code
+    return result
+
+
+def _check_flags(unsigned int flags):
+    flags &= libev.EVBACKEND_MASK
+    if not flags:
+        return
+    if not (flags & libev.EVBACKEND_ALL):
+        raise ValueError('Invalid value for backend: 0x%x' % flags)
+    unsupported = flags & ~libev.ev_supported_backends()
+    if unsupported:
+        raise ValueError('Unsupported backend: %s' % '|'.join(str(x) for x in _flags_to_list(unsupported)))
+
+
+def supported_backends():
+    return _flags_to_list(libev.ev_supported_backends())
+
+
+def recommended_backends():
+    return _flags_to_list(libev.ev_recommended_backends())
+
+
+def embeddable_backends():
+    return _flags_to_list(libev.ev_embeddable_backends())
+
+
+# libev calls this instead of abort() when a system call fails; the loop
+# raises it as SystemError once ev_run returns.
+cdef object _pending_syserr = None
+
+cdef void _syserr_cb(const char* msg) noexcept with gil:
+    global _pending_syserr
+    try:
+        _pending_syserr = '%s: %s' % (msg.decode('utf-8', 'replace'), _os.strerror(errno))
+    except BaseException:
+        pass
+
+libev.ev_set_syserr_cb(_syserr_cb)
+
+
+cdef void _release_gil(libev.ev_loop* ptr) noexcept nogil:
+    (<loop_state*>libev.ev_userdata(ptr)).tstate = PyEval_SaveThread()
+
+
+cdef void _acquire_gil(libev.ev_loop* ptr) noexcept nogil:
+    cdef loop_state* state = <loop_state*>libev.ev_userdata(ptr)
+    PyEval_RestoreThread(state.tstate)
+    state.tstate = NULL
+
+
+@cython.freelist(1024)
+cdef class callback:
+    """A call queued with ``loop.run_callback``; ``stop()`` cancels it."""
+
+    def __cinit__(self, callback=None, args=None):
+        self.callback = callback
+        self.args = args
+
+    cpdef stop(self):
+        self.callback = None
+        self.args = None
+
+    close = stop
+
+    @property
+    def pending(self):
+        return self.callback is not None
+
+    def __bool__(self):
+        return self.callback is not None
+
+    def __repr__(self):
+        return '<%s at 0x%x %s>' % (type(self).__name__, id(self),
+                                    'pending' if self.callback is not None else 'stopped')
+
+
+cdef object _live_loops = _weakref.WeakSet()
+cdef object _default_loop_ref = None
+
+
+cdef class loop:
+    """A libev event loop, with gevent's ``loop`` API."""
+
+    MAXPRI = libev.EV_MAXPRI
+    MINPRI = libev.EV_MINPRI
+    # gevent's name for the watcher that wakes the loop from other threads.
+    approx_timer_resolution = 0.00001
+
+    def __cinit__(self, flags=None, default=None):
+        self._ptr = NULL
+        self._backend_fd = -1
+
+    def __init__(self, flags=None, default=None):
+        global _default_loop_ref
+        cdef unsigned int c_flags
+        if self._ptr != NULL:
+            raise RuntimeError('loop already initialised')
+        if flags is None:
+            env = _os.environ.get('LIBEV_FLAGS')
+            flags = env if env else 0
+            if isinstance(flags, str) and flags.strip().isdigit():
+                flags = int(flags)
+        c_flags = _str_to_flags(flags)
+        _check_flags(c_flags)
+        self._origflags = c_flags
+        # libev would re-read LIBEV_FLAGS as a number; it was parsed above.
+        c_flags |= libev.EVFLAG_NOENV
+        if default is None:
+            default = _threading.current_thread() is _threading.main_thread()
+        if default:
+            current = _default_loop_ref() if _default_loop_ref is not None else None
+            if current is not None and (<loop>current)._ptr != NULL:
+                default = False
+        before = _fd_snapshot()
+        self._ptr = libev.ev_loop_new(c_flags)
+        if self._ptr == NULL:
+            raise SystemError('ev_loop_new(%s) failed' % (_flags_to_list(c_flags),))
+        self._backend_fd = _find_new_epoll_fd(before)
+        self._default = bool(default)
+        if self._default:
+            _default_loop_ref = _weakref.ref(self)
+        self._state.tstate = NULL
+        libev.ev_set_userdata(self._ptr, &self._state)
+        libev.ev_set_loop_release_cb(self._ptr, _release_gil, _acquire_gil)
+        self._threadsafe_queue = None
+        # Cross-thread wake-ups: unref'd so it never keeps the loop alive.
+        libev.ev_async_init(&self._threadsafe_async, <libev.ev_async_cb>_noop_cb)
+        libev.ev_async_start(self._ptr, &self._threadsafe_async)
+        libev.ev_unref(self._ptr)
+        self._sigwake_sockets = None
+        self._old_wakeup_fd = None
+        if self._default and _threading.current_thread() is _threading.main_thread():
+            self._install_signal_wakeup()
+        _live_loops.add(self)
+
+    def __dealloc__(self):
+        if self._ptr != NULL:
+            self._remove_signal_wakeup()
+            libev.ev_loop_destroy(self._ptr)
+            self._ptr = NULL
+
+    cdef int _check(self) except -1:
+        if self._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
+        return 0
+
+    # -- Python signals ---------------------------------------------------
+
+    cdef int _install_signal_wakeup(self) except -1:
+        rsock, wsock = _socket_mod.socketpair()
+        rsock.setblocking(False)
+        wsock.setblocking(False)
+        try:
+            old = _signal_mod.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            rsock.close()
+            wsock.close()
+            return 0
+        if old != -1:
+            # Someone (asyncio, an application) owns it already: be polite,
+            # give it back and rely on the post-poll check instead.
+            _signal_mod.set_wakeup_fd(old)
+            rsock.close()
+            wsock.close()
+            return 0
+        self._sigwake_sockets = (rsock, wsock)
+        self._old_wakeup_fd = old
+        libev.ev_io_init(&self._sigwake_io, <libev.ev_io_cb>_sigwake_cb, rsock.fileno(), libev.EV_READ)
+        self._sigwake_io.data = <void*>self
+        libev.ev_io_start(self._ptr, &self._sigwake_io)
+        libev.ev_unref(self._ptr)
+        return 0
+
+    cdef int _remove_signal_wakeup(self) noexcept:
+        if self._sigwake_sockets is None:
+            return 0
+        try:
+            if self._ptr != NULL:
+                libev.ev_ref(self._ptr)
+                libev.ev_io_stop(self._ptr, &self._sigwake_io)
+            rsock, wsock = self._sigwake_sockets
+            self._sigwake_sockets = None
+            try:
+                if _signal_mod.set_wakeup_fd(-1) != wsock.fileno():
+                    pass
+            except (ValueError, OSError):
+                pass
+            rsock.close()
+            wsock.close()
+        except BaseException:
+            pass
+        return 0
+
+    cdef int _check_signals(self) noexcept:
+        try:
+            PyErr_CheckSignals()
+        except BaseException:
+            self._handle_error_now(None)
+        return 0
+
+    cdef int _after_fork(self) except -1:
+        if self._ptr == NULL:
+            return 0
+        libev.ev_loop_fork(self._ptr)
+        if self._sigwake_sockets is not None:
+            # The parent still owns the old pair: a signal in the child must
+            # not wake the parent's loop.
+            self._remove_signal_wakeup()
+            self._install_signal_wakeup()
+        return 0
+
+    # -- errors -------------------------------------------------------------
+
+    cdef int _handle_error_now(self, object context) noexcept:
+        # Called inside an `except` block: hand the active exception over.
+        try:
+            t, v, tb = _sys.exc_info()
+            self.handle_error(context, t, v, tb)
+        except BaseException:
+            try:
+                _traceback.print_exc()
+            except BaseException:
+                pass
+        return 0
+
+    cpdef handle_error(self, context, t, v, tb):
+        handler = self.error_handler
+        if handler is not None:
+            handle = getattr(handler, 'handle_error', handler)
+            handle(context, t, v, tb)
+        else:
+            self._default_handle_error(context, t, v, tb)
+
+    def _default_handle_error(self, context, type, value, tb):
+        _traceback.print_exception(type, value, tb)
+        if self._ptr != NULL:
+            libev.ev_break(self._ptr, libev.EVBREAK_ONE)
+
+    # -- callbacks ------------------------------------------------------------
+
+    cdef callback _append(self, callback cb):
+        if self._cb_tail is None:
+            self._cb_head = cb
+        else:
+            self._cb_tail.next = cb
+        self._cb_tail = cb
+        self._cb_count += 1
+        return cb
+
+    def run_callback(self, func, *args):
+        """Run ``func(*args)`` in the loop's next turn, before it polls."""
+        return self.run_callback_c(func, args)
+
+    cdef callback run_callback_c(self, object func, tuple args):
+        cdef callback cb = callback.__new__(callback)
+        cb.callback = func
+        cb.args = args
+        return self._append(cb)
+
+    cdef callback run_switch(self, object glet, tuple args):
+        """Queue ``glet.switch(*args)`` with no bound method: sleep(0), start()."""
+        cdef callback cb = callback.__new__(callback)
+        cb.callback = glet
+        cb.args = args
+        cb.kind = SWITCH_KIND
+        return self._append(cb)
+
+    def run_callback_threadsafe(self, func, *args):
+        """``run_callback`` that may be called from any thread; wakes the loop."""
+        cdef callback cb = self.run_callback_c(func, args)
+        if self._ptr != NULL:
+            libev.ev_async_send(self._ptr, &self._threadsafe_async)
+        return cb
+
+    cdef int _drain_threadsafe(self) except -1:
+        return 0
+
+    cdef int _run_callbacks(self) except -1:
+        cdef callback cb
+        cdef object func
+        cdef object args
+        cdef int count = 0
+        cdef double deadline = 0
+        self._running_callbacks = True
+        try:
+            while self._cb_head is not None:
+                cb = self._cb_head
+                self._cb_head = cb.next
+                if self._cb_head is None:
+                    self._cb_tail = None
+                cb.next = None
+                self._cb_count -= 1
+                func = cb.callback
+                if func is None:
+                    continue
+                args = cb.args
+                cb.callback = None
+                cb.args = None
+                try:
+                    if cb.kind == SWITCH_KIND:
+                        PyGreenlet_Switch(<greenlet>func, <PyObject*>args, NULL)
+                    else:
+                        func(*args)
+                except BaseException:
+                    self._handle_error_now(cb)
+                if self._break_requested or self._ptr == NULL:
+                    break
+                count += 1
+                if (count & 63) == 0:
+                    if deadline == 0:
+                        deadline = libev.ev_time() + _sys.getswitchinterval()
+                    elif libev.ev_time() >= deadline:
+                        break
+        finally:
+            self._running_callbacks = False
+        return 0
+
+    # -- running --------------------------------------------------------------
+
+    def run(self, nowait=False, once=False):
+        """Run until there is nothing left to do, ``break_()``, or one turn.
+
+        Queued callbacks run first; libev is then polled, without blocking
+        when callbacks remain.
+        """
+        global _pending_syserr
+        cdef int active
+        cdef bint c_nowait = nowait
+        cdef bint c_once = once
+        self._check()
+        self._break_requested = False
+        while True:
+            if self._cb_head is not None:
+                self._run_callbacks()
+            if self._break_requested or self._ptr == NULL:
+                break
+            if c_nowait or self._cb_head is not None:
+                active = libev.ev_run(self._ptr, libev.EVRUN_NOWAIT)
+            else:
+                active = libev.ev_run(self._ptr, libev.EVRUN_ONCE)
+            self._check_signals()
+            if _pending_syserr is not None:
+                msg = _pending_syserr
+                _pending_syserr = None
+                raise SystemError(msg)
+            if self._break_requested or self._ptr == NULL:
+                break
+            if c_once or c_nowait:
+                if self._cb_head is not None:
+                    self._run_callbacks()
+                break
+            if not active and self._cb_head is None:
+                break
+        self._break_requested = False
+
+    def break_(self, int how=libev.EVBREAK_ONE):
+        self._check()
+        if how not in (libev.EVBREAK_CANCEL, libev.EVBREAK_ONE, libev.EVBREAK_ALL):
+            raise ValueError('how must be EVBREAK_CANCEL, EVBREAK_ONE or EVBREAK_ALL: %r' % how)
+        self._break_requested = how != libev.EVBREAK_CANCEL
+        libev.ev_break(self._ptr, how)
+
+    def destroy(self):
+        """Release libev's loop; further use raises ValueError."""
+        global _default_loop_ref
+        if self._ptr == NULL:
+            return False
+        self._remove_signal_wakeup()
+        libev.ev_ref(self._ptr)
+        libev.ev_async_stop(self._ptr, &self._threadsafe_async)
+        libev.ev_loop_destroy(self._ptr)
+        self._ptr = NULL
+        self._cb_head = None
+        self._cb_tail = None
+        self._cb_count = 0
+        self._backend_fd = -1
+        _live_loops.discard(self)
+        return True
+
+    def reinit(self):
+        """Re-create libev's kernel state, as needed in a forked child."""
+        self._check()
+        self._after_fork()
+
+    def verify(self):
+        self._check()
+        libev.ev_verify(self._ptr)
+
+    cpdef double now(self) except? -1:
+        self._check()
+        return libev.ev_now(self._ptr)
+
+    cpdef int update_now(self) except -1:
+        self._check()
+        libev.ev_now_update(self._ptr)
+        return 0
+
+    def update(self):
+        import warnings
+        warnings.warn("'update' is deprecated; use 'update_now'", DeprecationWarning, stacklevel=2)
+        self.update_now()
+
+    def fileno(self):
+        if self._ptr == NULL:
+            return None
+        return self._backend_fd if self._backend_fd >= 0 else None
+
+    def closing_fd(self, fd):
+        return False
+
+    def install_sigchld(self):
+        pass
+
+    def reset_sigchld(self):
+        pass
+
+    @property
+    def ptr(self):
+        return <size_t>self._ptr
+
+    @property
+    def default(self):
+        return self._default if self._ptr != NULL else False
+
+    @property
+    def backend_int(self):
+        self._check()
+        return libev.ev_backend(self._ptr)
+
+    @property
+    def backend(self):
+        self._check()
+        cdef unsigned int b = libev.ev_backend(self._ptr)
+        for code, name in _flags:
+            if b == code:
+                return name
+        return b
+
+    @property
+    def origflags(self):
+        return ', '.join(str(x) for x in _flags_to_list(self._origflags))
+
+    @property
+    def origflags_int(self):
+        return self._origflags
+
+    @property
+    def iteration(self):
+        self._check()
+        return libev.ev_iteration(self._ptr)
+
+    @property
+    def depth(self):
+        self._check()
+        return libev.ev_depth(self._ptr)
+
+    @property
+    def pendingcnt(self):
+        self._check()
+        return libev.ev_pending_count(self._ptr)
+
+    @property
+    def activecnt(self):
+        self._check()
+        return self._activecnt
+
+    @property
+    def sig_pending(self):
+        return False
+
+    @property
+    def sigfd(self):
+        return -1
+
+    @property
+    def _callbacks(self):
+        # gevent exposes its callback deque; tests and tools use len() of it.
+        result = []
+        cb = self._cb_head
+        while cb is not None:
+            if (<callback>cb).callback is not None:
+                result.append(cb)
+            cb = (<callback>cb).next
+        return result
+
+    def __repr__(self):
+        if self._ptr == NULL:
+            detail = 'destroyed'
+        else:
+            detail = 'backend=%s ptr=%#x%s pending=%s ref=%s fileno=%s callbacks=%s' % (
+                self.backend, <size_t>self._ptr, ' default' if self._default else '',
+                libev.ev_pending_count(self._ptr), self._activecnt,
+                self.fileno(), self._cb_count)
+        return '<%s.%s at 0x%x %s>' % (type(self).__module__, type(self).__name__, id(self), detail)
+
+    # -- watcher factories (gevent's names and signatures) --------------------
+
+    def io(self, fd, events, ref=True, priority=None):
+        return io(self, fd, events, ref, priority)
+
+    def timer(self, after, repeat=0.0, ref=True, priority=None):
+        return timer(self, after, repeat, ref, priority)
+
+    def signal(self, signum, ref=True, priority=None):
+        return signal(self, signum, ref, priority)
+
+    def idle(self, ref=True, priority=None):
+        return idle(self, ref, priority)
+
+    def prepare(self, ref=True, priority=None):
+        return prepare(self, ref, priority)
+
+    def check(self, ref=True, priority=None):
+        return check(self, ref, priority)
+
+    def fork(self, ref=True, priority=None):
+        return fork(self, ref, priority)
+
+    def async_(self, ref=True, priority=None):
+        return async_(self, ref, priority)
+
+    def child(self, pid, trace=0, ref=True):
+        return child(self, pid, trace, ref)
+
+    def stat(self, path, interval=0.0, ref=True, priority=None):
+        return stat(self, path, interval, ref, priority)
+
+    def callback(self, priority=None):
+        return callback()
+
+
+cdef set _fd_snapshot():
+    try:
+        return set(_os.listdir('/proc/self/fd'))
+    except OSError:
+        return None
+
+
+cdef int _find_new_epoll_fd(set before):
+    # libev does not publish its backend fd; find the epoll fd it just made.
+    if before is None:
+        return -1
+    try:
+        for name in set(_os.listdir('/proc/self/fd')) - before:
+            try:
+                target = _os.readlink('/proc/self/fd/' + name)
+            except OSError:
+                continue
+            if 'eventpoll' in target or 'io_uring' in target:
+                return int(name)
+    except OSError:
+        pass
+    return -1
+
+
+cdef void _noop_cb(libev.ev_loop* ptr, libev.ev_watcher* w, int revents) noexcept:
+    # Waking the loop is all the async watcher is for: run() drains the queue.
+    pass
+
+
+cdef void _sigwake_cb(libev.ev_loop* ptr, libev.ev_io* w, int revents) noexcept:
+    cdef loop self = <loop>w.data
+    try:
+        rsock = self._sigwake_sockets[0]
+        while True:
+            if not rsock.recv(4096):
+                break
+    except BaseException:
+        pass
+    self._check_signals()
+
+
+def _after_fork_in_child():
+    for lp in list(_live_loops):
+        try:
+            (<loop>lp)._after_fork()
+        except BaseException:
+            _traceback.print_exc()
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- watchers -------------------------------------------------------------------
+
+ctypedef void (*_ev_startstop)(libev.ev_loop*, libev.ev_watcher*) noexcept nogil
+
+
+cdef void _watcher_cb(libev.ev_loop* ptr, libev.ev_watcher* w, int revents) noexcept:
+    # One trampoline for every watcher type: the struct's data pointer is the
+    # watcher object, which holds a reference to itself while active.
+    cdef watcher self = <watcher>w.data
+    self._invoke(revents)
+
+
+cdef class watcher:
+    """Base of every watcher: start/stop, ref, priority, context manager."""
+
+    def __cinit__(self, *args, **kwargs):
+        self._ref = True
+        self._w = NULL
+
+    cdef int _init_common(self, loop lp, ref, priority) except -1:
+        if lp is None:
+            raise TypeError('loop must not be None')
+        lp._check()
+        self.loop = lp
+        self._w.data = <void*>self
+        self._ref = bool(ref)
+        if priority is not None:
+            libev.ev_set_priority(self._w, priority)
+        return 0
+
+    cdef int _check_startable(self) except -1:
+        if self._closed:
+            raise ValueError('operation on closed watcher %r' % (self,))
+        if self.loop is None or self.loop._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
+        return 0
+
+    cdef int _start(self, object callback, tuple args) except -1:
+        self._check_startable()
+        if callback is None:
+            raise TypeError('callback must be callable, not None')
+        self._callback = callback
+        self._args = args
+        if not libev.ev_is_active(self._w):
+            self._ev_start(self.loop._ptr, self._w)
+            self._on_started()
+        return 0
+
+    cdef int _on_started(self) except -1:
+        if not self._self_ref:
+            Py_INCREF(self)
+            self._self_ref = True
+            if self._ref:
+                self.loop._activecnt += 1
+        if not self._ref and not self._unrefed:
+            libev.ev_unref(self.loop._ptr)
+            self._unrefed = True
+        return 0
+
+    cdef int _on_stopped(self) noexcept:
+        if self._unrefed:
+            if self.loop._ptr != NULL:
+                libev.ev_ref(self.loop._ptr)
+            self._unrefed = False
+        if self._self_ref:
+            self._self_ref = False
+            if self._ref:
+                self.loop._activecnt -= 1
+            Py_DECREF(self)
+        return 0
+
+    cdef int _stop(self) except -1:
+        if self.loop is None:
+            return 0
+        if self.loop._ptr != NULL:
+            if self._unrefed:
+                libev.ev_ref(self.loop._ptr)
+                self._unrefed = False
+            self._ev_stop(self.loop._ptr, self._w)
+        else:
+            # The loop is gone: libev's memory with it. Just forget.
+            self._w.active = 0
+            self._w.pending = 0
+            self._unrefed = False
+        self._callback = None
+        self._args = None
+        self._on_stopped()
+        return 0
+
+    cdef int _invoke(self, int revents) noexcept:
+        cdef object cb = self._callback
+        cdef tuple args = self._args
+        # Keep ourselves alive through the call even if libev just stopped us.
+        cdef object keep = self
+        if not libev.ev_is_active(self._w):
+            self._on_stopped()
+        if cb is None:
+            return 0
+        try:
+            if args is None:
+                cb()
+            elif PyTuple_GET_SIZE(args) and args[0] is GEVENT_CORE_EVENTS:
+                cb(revents, *args[1:])
+            else:
+                cb(*args)
+        except BaseException:
+            self.loop._handle_error_now(self)
+            if revents & _IO_EVENTS_MASK:
+                # A failing I/O callback would fire again at once, forever.
+                try:
+                    self._stop()
+                except BaseException:
+                    pass
+        return 0
+
+    def start(self, callback, *args):
+        self._start(callback, args)
+
+    def stop(self):
+        self._stop()
+
+    def close(self):
+        self._stop()
+        self._closed = True
+
+    def feed(self, int revents, callback, *args):
+        self._check_startable()
+        self._callback = callback
+        self._args = args
+        libev.ev_feed_event(self.loop._ptr, self._w, revents)
+        if not self._self_ref:
+            Py_INCREF(self)
+            self._self_ref = True
+            if self._ref:
+                self.loop._activecnt += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, t, v, tb):
+        self.close()
+        return False
+
+    @property
+    def callback(self):
+        return self._callback
+
+    @callback.setter
+    def callback(self, value):
+        if value is not None and not callable(value):
+            raise TypeError('Expected callable, not %r' % (value,))
+        self._callback = value
+
+    @property
+    def args(self):
+        return self._args
+
+    @args.setter
+    def args(self, value):
+        if value is not None and not isinstance(value, tuple):
+            raise TypeError('args must be a tuple, not %r' % (type(value).__name__,))
+        self._args = value
+
+    @property
+    def active(self):
+        return self._w != NULL and libev.ev_is_active(self._w)
+
+    @property
+    def pending(self):
+        return self._w != NULL and libev.ev_is_pending(self._w)
+
+    @property
+    def ref(self):
+        return self._ref
+
+    @ref.setter
+    def ref(self, value):
+        cdef bint new = bool(value)
+        if new == self._ref:
+            return
+        if self._self_ref:
+            self.loop._activecnt += 1 if new else -1
+        self._ref = new
+        if self.loop is None or self.loop._ptr == NULL:
+            return
+        if libev.ev_is_active(self._w):
+            if not new and not self._unrefed:
+                libev.ev_unref(self.loop._ptr)
+                self._unrefed = True
+            elif new and self._unrefed:
+                libev.ev_ref(self.loop._ptr)
+                self._unrefed = False
+
+    @property
+    def priority(self):
+        return libev.ev_priority(self._w)
+
+    @priority.setter
+    def priority(self, int value):
+        if libev.ev_is_active(self._w):
+            raise AttributeError('Cannot set priority of an active watcher')
+        libev.ev_set_priority(self._w, value)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _format(self):
+        return ''
+
+    def __repr__(self):
+        result = '<%s at 0x%x' % (type(self).__name__, id(self))
+        if self.active:
+            result += ' active'
+        if self.pending:
+            result += ' pending'
+        if self._callback is not None:
+            result += ' callback=%r' % (self._callback,)
+        if self._args:
+            result += ' args=%r' % (self._args,)
+        if not self._ref:
+            result += ' ref=False'
+        return result + self._format() + '>'
+
+
+cdef inline void _set_ops(watcher w, void* start, void* stop) noexcept:
+    w._ev_start = <_ev_startstop>start
+    w._ev_stop = <_ev_startstop>stop
+
+
+cdef int _check_fd(object fd) except -1:
+    cdef long value
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError('fd must be an int, not %r' % (type(fd).__name__,))
+    value = fd
+    if value < 0:
+        raise ValueError('fd must be non-negative: %r' % (fd,))
+    if value > 0x7fffffff:
+        raise ValueError('fd is too large: %r' % (fd,))
+    if fcntl(<int>value, F_GETFD) == -1:
+        raise OSError(EBADF, 'Bad file descriptor: %d' % value)
+    return 0
+
+
+@cython.final
+cdef class io(watcher):
+    """Watch a file descriptor for READ and/or WRITE."""
+
+    def __init__(self, loop lp, fd, int events, ref=True, priority=None):
+        _check_fd(fd)
+        if events <= 0 or events & ~_IO_EVENTS_MASK:
+            raise ValueError('illegal event mask: %r' % (events,))
+        self._w = <libev.ev_watcher*>&self._io
+        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events)
+        _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
+        self._init_common(lp, ref, priority)
+
+    def start(self, callback, *args, pass_events=False):
+        if pass_events:
+            args = (GEVENT_CORE_EVENTS,) + args
+        self._start(callback, args)
+
+    @property
+    def fd(self):
+        return self._io.fd
+
+    @fd.setter
+    def fd(self, value):
+        if libev.ev_is_active(&self._io):
+            raise AttributeError("'io' watcher attribute 'fd' is read-only while watcher is active")
+        _check_fd(value)
+        libev.ev_io_set(&self._io, value, self._io.events & _IO_EVENTS_MASK)
+
+    @property
+    def events(self):
+        return self._io.events & _IO_EVENTS_MASK
+
+    @events.setter
+    def events(self, int value):
+        if libev.ev_is_active(&self._io):
+            raise AttributeError("'io' watcher attribute 'events' is read-only while watcher is active")
+        if value <= 0 or value & ~_IO_EVENTS_MASK:
+            raise ValueError('illegal event mask: %r' % (value,))
+        libev.ev_io_set(&self._io, self._io.fd, value)
+
+    @property
+    def events_str(self):
+        names = []
+        if self._io.events & libev.EV_READ:
+            names.append('READ')
+        if self._io.events & libev.EV_WRITE:
+            names.append('WRITE')
+        return '|'.join(names)
+
+    def _format(self):
+        return ' fd=%s events=%s' % (self._io.fd, self.events_str)
+
+
+cdef double _check_seconds(object value, str name) except? -1:
+    cdef double result
+    try:
+        result = value
+    except TypeError:
+        raise TypeError('%s must be a number, not %r' % (name, type(value).__name__))
+    if result != result:
+        raise ValueError('%s must not be NaN' % name)
+    return result
+
+
+@cython.final
+cdef class timer(watcher):
+    """Fire once after ``after`` seconds, then every ``repeat`` seconds if set."""
+
+    def __init__(self, loop lp, after=0.0, repeat=0.0, ref=True, priority=None):
+        self._after = _check_seconds(after, 'after')
+        self._repeat = _check_seconds(repeat, 'repeat')
+        if self._repeat < 0.0:
+            raise ValueError('repeat must be positive or zero: %r' % (repeat,))
+        self._w = <libev.ev_watcher*>&self._timer
+        libev.ev_timer_init(&self._timer, <libev.ev_timer_cb>_watcher_cb, self._after, self._repeat)
+        _set_ops(self, <void*>libev.ev_timer_start, <void*>libev.ev_timer_stop)
+        self._init_common(lp, ref, priority)
+
+    def start(self, callback, *args, update=None):
+        self._check_startable()
+        if update is None or update:
+            # Sleeping is measured against the clock, not the loop's cached
+            # time, which may be stale after a long run of callbacks.
+            libev.ev_now_update(self.loop._ptr)
+        if not libev.ev_is_active(&self._timer):
+            libev.ev_timer_set(&self._timer, self._after, self._repeat)
+        self._start(callback, args)
+
+    def again(self, callback, *args, update=True):
+        self._check_startable()
+        if callback is None:
+            raise TypeError('callback must be callable, not None')
+        self._callback = callback
+        self._args = args
+        if update:
+            libev.ev_now_update(self.loop._ptr)
+        cdef bint was_active = libev.ev_is_active(&self._timer)
+        if not was_active:
+            # ev_timer_again uses `repeat` only: emulate gevent, which
+            # restarts with `after` when the watcher is not running.
+            self._timer.repeat = self._repeat if self._repeat > 0 else self._after
+        libev.ev_timer_again(self.loop._ptr, &self._timer)
+        self._timer.repeat = self._repeat
+        if libev.ev_is_active(&self._timer):
+            self._on_started()
+        else:
+            self._on_stopped()
+
+    @property
+    def at(self):
+        self._check_startable()
+        return libev.ev_now(self.loop._ptr) + libev.ev_timer_remaining(self.loop._ptr, &self._timer)
+
+    @property
+    def after(self):
+        return self._after
+
+    @property
+    def repeat(self):
+        return self._repeat
+
+    def _format(self):
+        return ' after=%r repeat=%r' % (self._after, self._repeat)
+
+
+# Which loop watches each signal: libev aborts if two loops share one.
+cdef dict _signal_owners = {}
+
+
+@cython.final
+cdef class signal(watcher):
+    """libev's signal watcher. The handler that was installed before start
+    (usually Python's own) is put back on stop: libev leaves SIG_DFL behind,
+    which would kill the process on the next signal."""
+
+    def __init__(self, loop lp, int signalnum, ref=True, priority=None):
+        if signalnum < 1 or signalnum >= NSIG:
+            raise ValueError('illegal signal number: %r' % (signalnum,))
+        if signalnum in (_signal_mod.SIGKILL, _signal_mod.SIGSTOP):
+            raise ValueError('illegal signal number: %r' % (signalnum,))
+        self._signum = signalnum
+        self._w = <libev.ev_watcher*>&self._signal
+        libev.ev_signal_init(&self._signal, <libev.ev_signal_cb>_watcher_cb, signalnum)
+        _set_ops(self, <void*>libev.ev_signal_start, <void*>libev.ev_signal_stop)
+        self._init_common(lp, ref, priority)
+
+    def start(self, callback, *args):
+        self._check_startable()
+        owner = _signal_owners.get(self._signum)
+        if owner is not None and owner() is not None and owner() is not self.loop \
+                and (<loop>owner())._ptr != NULL:
+            raise ValueError('signal %d is already watched by another loop' % self._signum)
+        if not libev.ev_is_active(&self._signal) and not self._have_saved:
+            sigaction(self._signum, NULL, &self._saved)
+            self._have_saved = True
+        self._start(callback, args)
+        _signal_owners[self._signum] = _weakref.ref(self.loop)
+
+    cdef int _stop(self) except -1:
+        watcher._stop(self)
+        if self._have_saved:
+            sigaction(self._signum, &self._saved, NULL)
+            self._have_saved = False
+        return 0
+
+    @property
+    def signum(self):
+        return self._signum
+
+    def _format(self):
+        return ' signum=%d' % self._signum
+
+
+@cython.final
+cdef class idle(watcher):
+    def __init__(self, loop lp, ref=True, priority=None):
+        self._w = <libev.ev_watcher*>&self._idle
+        libev.ev_idle_init(&self._idle, <libev.ev_idle_cb>_watcher_cb)
+        _set_ops(self, <void*>libev.ev_idle_start, <void*>libev.ev_idle_stop)
+        self._init_common(lp, ref, priority)
+
+
+@cython.final
+cdef class prepare(watcher):
+    def __init__(self, loop lp, ref=True, priority=None):
+        self._w = <libev.ev_watcher*>&self._prepare
+        libev.ev_prepare_init(&self._prepare, <libev.ev_prepare_cb>_watcher_cb)
+        _set_ops(self, <void*>libev.ev_prepare_start, <void*>libev.ev_prepare_stop)
+        self._init_common(lp, ref, priority)
+
+
+@cython.final
+cdef class check(watcher):
+    def __init__(self, loop lp, ref=True, priority=None):
+        self._w = <libev.ev_watcher*>&self._check_w
+        libev.ev_check_init(&self._check_w, <libev.ev_check_cb>_watcher_cb)
+        _set_ops(self, <void*>libev.ev_check_start, <void*>libev.ev_check_stop)
+        self._init_common(lp, ref, priority)
+
+
+@cython.final
+cdef class fork(watcher):
+    def __init__(self, loop lp, ref=True, priority=None):
+        self._w = <libev.ev_watcher*>&self._fork
+        libev.ev_fork_init(&self._fork, <libev.ev_fork_cb>_watcher_cb)
+        _set_ops(self, <void*>libev.ev_fork_start, <void*>libev.ev_fork_stop)
+        self._init_common(lp, ref, priority)
+
+
+@cython.final
+cdef class async_(watcher):
+    """Wake the loop from any thread with ``send()``."""
+
+    def __init__(self, loop lp, ref=True, priority=None):
+        self._w = <libev.ev_watcher*>&self._async
+        libev.ev_async_init(&self._async, <libev.ev_async_cb>_watcher_cb)
+        _set_ops(self, <void*>libev.ev_async_start, <void*>libev.ev_async_stop)
+        self._init_common(lp, ref, priority)
+
+    def send(self):
+        if self.loop is None or self.loop._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
+        libev.ev_async_send(self.loop._ptr, &self._async)
+
+    def send_ignoring_arg(self, _ignored):
+        self.send()
+
+    @property
+    def pending(self):
+        return libev.ev_async_pending(&self._async)
+
+
+@cython.final
+cdef class child(watcher):
+    """Report when process ``pid`` exits (``rpid``, ``rstatus``).
+
+    Works in any loop through a pidfd; like libev's, it reaps the child."""
+
+    def __init__(self, loop lp, int pid, trace=0, ref=True):
+        if not lp.default:
+            raise TypeError('child watchers are only available on the default loop')
+        if pid <= 0:
+            raise ValueError('geventc child watchers need a specific pid > 0, not %r' % (pid,))
+        self._pid = pid
+        self._pidfd = -1
+        self._trace = bool(trace)
+        self._w = <libev.ev_watcher*>&self._io
+        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, 0, libev.EV_READ)
+        _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
+        self._init_common(lp, ref, None)
+
+    def start(self, callback, *args):
+        self._check_startable()
+        if callback is None:
+            raise TypeError('callback must be callable, not None')
+        if self._pidfd < 0:
+            self._pidfd = _os.pidfd_open(self._pid)
+            libev.ev_io_set(&self._io, self._pidfd, libev.EV_READ)
+        self._start(callback, args)
+
+    cdef int _stop(self) except -1:
+        watcher._stop(self)
+        if self._pidfd >= 0:
+            try:
+                _os.close(self._pidfd)
+            except OSError:
+                pass
+            self._pidfd = -1
+        return 0
+
+    cdef int _invoke(self, int revents) noexcept:
+        cdef object keep = self
+        try:
+            try:
+                pid, status = _os.waitpid(self._pid, _os.WNOHANG)
+            except ChildProcessError:
+                # Someone else reaped it: report it gone, status unknown.
+                pid, status = self._pid, 0
+            if pid == 0:
+                return 0
+            self.rpid = pid
+            self.rstatus = status
+            cb = self._callback
+            args = self._args
+            self._stop()
+            if cb is not None:
+                cb(*args)
+        except BaseException:
+            if self.loop is not None:
+                self.loop._handle_error_now(self)
+        return 0
+
+    @property
+    def pid(self):
+        return self._pid
+
+    def _format(self):
+        return ' pid=%r rstatus=%r' % (self._pid, self.rstatus)
+
+
+@cython.final
+cdef class stat(watcher):
+    """Watch a path's stat() result (inotify where available, else polling)."""
+
+    def __init__(self, loop lp, path, interval=0.0, ref=True, priority=None):
+        self._path = path
+        self._cpath = _os.fsencode(path)
+        if b'\0' in self._cpath:
+            raise ValueError('embedded null byte in path')
+        self._interval = _check_seconds(interval, 'interval')
+        self._w = <libev.ev_watcher*>&self._stat
+        libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, self._interval)
+        _set_ops(self, <void*>libev.ev_stat_start, <void*>libev.ev_stat_stop)
+        self._init_common(lp, ref, priority)
+
+    @property
+    def path(self):
+        return self._path
+
+    @property
+    def interval(self):
+        return self._interval
+
+    @property
+    def attr(self):
+        return _stat_result(&self._stat.attr)
+
+    @property
+    def prev(self):
+        return _stat_result(&self._stat.prev)
+
+
+cdef object _stat_result(libev.ev_statdata* st):
+    if not st.st_nlink:
+        return None
+    return _os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
+                            st.st_gid, st.st_size, st.st_atime, st.st_mtime, st.st_ctime))

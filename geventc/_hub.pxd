@@ -1,0 +1,111 @@
+# Layout and typed entry points of the hub and its primitives, so that
+# _queue and other compiled modules wait, switch and link without Python
+# dispatch.
+
+from geventc.includes cimport libev
+from geventc.includes.greenlet cimport greenlet
+from geventc._core cimport loop
+
+
+cdef class HubBase(greenlet):
+    cdef public loop loop
+    cdef public object name
+    cdef public object thread_ident
+    cdef public object format_context
+    cdef public object periodic_monitoring_thread
+    cdef public object _resolver
+    cdef public object _threadpool
+    cdef object _exception_stream
+    cdef bint _destroyed
+
+    cpdef switch(self)
+    cpdef wait(self, watcher)
+    cdef object switch_c(self)
+
+
+cdef class Waiter:
+    cdef readonly HubBase hub
+    cdef public object greenlet
+    cdef public object value
+    cdef object _exception
+
+    cpdef switch(self, value)
+    cpdef get(self)
+
+
+cdef class Timeout(BaseException):
+    cdef libev.ev_timer _timer
+    cdef loop _loop
+    cdef public object seconds
+    cdef public object exception
+    cdef object _target
+    cdef object _throws
+    cdef bint _one_shot
+    cdef bint _ref
+    cdef bint _self_ref
+    cdef bint _closed
+
+    cdef int start_c(self) except -1
+    cpdef cancel(self)
+    cdef int _expired(self) noexcept
+    cdef int _release(self) noexcept
+
+
+cdef class AbstractLinkable:
+    cdef public object hub
+    cdef list _links
+    cdef object _notifier
+    cdef bint _notify_all
+    cdef object __weakref__
+
+    cpdef bint ready(self)
+    cpdef rawlink(self, callback)
+    cpdef unlink(self, callback)
+    cdef int _check_and_notify(self) except -1
+    cdef list _notify_link_list(self, list links)
+    cdef object _wait_core(self, timeout)
+    cdef object _capture_hub(self)
+
+
+cdef class Event(AbstractLinkable):
+    cdef bint _flag
+    cpdef set(self)
+    cpdef clear(self)
+
+
+cdef class AsyncResult(AbstractLinkable):
+    cdef public object _value
+    cdef public object _exc_info
+    cdef object _imap_task_index
+
+
+cdef class Greenlet(greenlet):
+    cdef readonly tuple args
+    cdef readonly dict kwargs
+    cdef public object value
+    cdef object _run_callable
+    cdef object _start_event
+    cdef object _notifier
+    cdef list _links
+    cdef object _exc_info
+    cdef object _formatted_info
+    cdef object _ident
+    cdef public object _spawning_greenlet
+
+    cpdef start(self)
+    cpdef bint ready(self)
+    cpdef bint successful(self)
+    cpdef rawlink(self, callback)
+    cpdef unlink(self, callback)
+    cpdef join(self, timeout=*)
+    cdef bint _dead(self)
+    cdef int _cancel_start(self) except -1
+    cdef int _report_result(self, result) except -1
+    cdef int _report_error(self, exc_info) except -1
+    cdef int _schedule_notify(self) except -1
+    cdef int _handle_death_before_start(self, tuple args) except -1
+
+
+cpdef HubBase get_hub()
+cdef HubBase _get_hub_c()
+cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)

@@ -1,0 +1,1973 @@
+"""The hub, greenlets, waiters, timeouts, events and async results, compiled.
+
+Design notes
+------------
+* The hub is a greenlet running the loop; every blocking call switches to
+  it and is switched back by a callback or a watcher. One hub per native
+  thread; the main thread's hub is cached in a C global so ``get_hub()`` on
+  the hot path is a thread-id compare.
+* ``sleep(0)`` and ``Greenlet.start`` queue a *switch* on the loop
+  (``loop.run_switch``): the hub switches through greenlet's C API without a
+  bound method or a Waiter.
+* ``Timeout`` is an exception *and* embeds its libev timer: creating,
+  starting and cancelling one makes no other Python object.
+* Links (Greenlet, Event, AsyncResult) are notified from a hub callback in
+  FIFO order, only links present when notification starts, as gevent does.
+* Hub.SYSTEM_ERROR / NOT_ERROR must be reassignable by users, so ``Hub``
+  itself is a Python subclass of the compiled ``HubBase``.
+"""
+
+cimport cython
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.tuple cimport PyTuple_GET_SIZE
+
+from geventc.includes cimport libev
+from geventc.includes.greenlet cimport (
+    greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
+    PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
+    PyGreenlet_MAIN)
+from geventc._core cimport loop, callback as core_callback, timer as core_timer
+
+import heapq as _heapq
+import os as _os
+import sys as _sys
+import time as _time
+import traceback as _traceback
+import threading as _threading
+import weakref as _weakref
+
+from greenlet import greenlet as _greenlet_type, getcurrent, GreenletExit, error as greenlet_error
+
+import geventc._core as _core_mod
+
+PyGreenlet_Import()
+
+__all__ = [
+    'Hub', 'HubBase', 'Waiter', 'Greenlet', 'Timeout', 'Event', 'AsyncResult',
+    'get_hub', 'set_hub', 'spawn', 'spawn_later', 'spawn_raw', 'sleep', 'idle',
+    'kill', 'killall', 'joinall', 'wait', 'iwait', 'with_timeout', 'getcurrent',
+    'signal_handler', 'reinit', 'GreenletExit',
+    'LoopExit', 'BlockingSwitchOutError', 'ConcurrentObjectUseError',
+    'InvalidSwitchError', 'HubDestroyed', 'InvalidThreadUseError',
+    'LinkedExited', 'LinkedCompleted', 'LinkedKilled', 'LinkedFailed',
+]
+
+
+# -- exceptions --------------------------------------------------------------
+
+class LoopExit(Exception):
+    """Raised when the hub's loop would block forever (nothing left to wait on).
+
+    ``args`` from the hub are ``(message, hub, handles)``."""
+
+    @property
+    def hub(self):
+        if len(self.args) == 3:
+            return self.args[1]
+
+    def __repr__(self):
+        if len(self.args) == 3:
+            import pprint
+            return '%s\n\tHub: %s\n\tHandles:\n%s' % (
+                self.args[0], self.args[1], pprint.pformat(self.args[2]))
+        return Exception.__repr__(self)
+
+    def __str__(self):
+        return repr(self)
+
+
+class BlockingSwitchOutError(AssertionError):
+    """A blocking call was made from the hub itself (e.g. in a loop callback)."""
+
+
+class InvalidSwitchError(AssertionError):
+    """A waiting greenlet was switched to with an unexpected value."""
+
+
+class ConcurrentObjectUseError(AssertionError):
+    """Two greenlets tried to wait on an object meant for one."""
+
+
+class InvalidThreadUseError(RuntimeError):
+    """An object bound to one thread's hub was used from another thread."""
+
+
+class HubDestroyed(GreenletExit):
+    """Thrown into the hub when it is destroyed while running."""
+
+    def __init__(self, destroy_loop):
+        GreenletExit.__init__(self, destroy_loop)
+        self.destroy_loop = destroy_loop
+
+
+# The 0.13-era notifications raised in a linked parent (spawn_link*).
+class LinkedExited(Exception):
+    pass
+
+
+class LinkedCompleted(LinkedExited):
+    """Raised when a linked greenlet finishes the execution cleanly"""
+    msg = '%r completed successfully'
+
+    def __init__(self, source):
+        assert source.ready(), source
+        assert source.successful(), source
+        LinkedExited.__init__(self, self.msg % source)
+
+
+class LinkedKilled(LinkedCompleted):
+    """Raised when a linked greenlet returns GreenletExit instance"""
+    msg = '%r returned %s'
+
+    def __init__(self, source):
+        try:
+            result = source.value.__class__.__name__
+        except BaseException:
+            result = str(source) or repr(source)
+        LinkedExited.__init__(self, self.msg % (source, result))
+
+
+class LinkedFailed(LinkedExited):
+    """Raised when a linked greenlet dies because of unhandled exception"""
+    msg = '%r failed with %s'
+
+    def __init__(self, exception_source):
+        exception = exception_source.exception
+        try:
+            excname = exception.__class__.__name__
+        except BaseException:
+            excname = str(exception) or repr(exception)
+        LinkedExited.__init__(self, self.msg % (exception_source, excname))
+
+
+# -- the hub -----------------------------------------------------------------
+
+cdef object _threadlocal = _threading.local()
+cdef unsigned long _main_ident = PyThread_get_thread_ident()
+# The main thread's hub: get_hub() there is a compare, not a thread-local
+# lookup. Other threads use _threadlocal.
+cdef HubBase _main_hub = None
+cdef object _hub_class = None
+
+
+cdef inline HubBase _get_hub_c():
+    if PyThread_get_thread_ident() == _main_ident:
+        return _main_hub
+    return getattr(_threadlocal, 'hub', None)
+
+
+cdef int _set_hub_c(object hub) except -1:
+    global _main_hub
+    if PyThread_get_thread_ident() == _main_ident:
+        _main_hub = hub
+    else:
+        _threadlocal.hub = hub
+    return 0
+
+
+def get_hub_class():
+    """The class a new hub is made from (``set_default_hub_class`` changes it)."""
+    return _hub_class if _hub_class is not None else Hub
+
+
+def set_default_hub_class(hubtype):
+    global _hub_class
+    if hubtype is not None and not (isinstance(hubtype, type) and issubclass(hubtype, HubBase)):
+        raise TypeError('hub class must be a subclass of geventc.hub.Hub, not %r' % (hubtype,))
+    _hub_class = hubtype
+
+
+cpdef HubBase get_hub():
+    """Return the hub of the current thread, creating it if needed."""
+    cdef HubBase hub = _get_hub_c()
+    if hub is None:
+        hub = get_hub_class()()
+        _set_hub_c(hub)
+    return hub
+
+
+def _get_hub():
+    """The current thread's hub, or None (gevent's name)."""
+    return _get_hub_c()
+
+
+get_hub_if_exists = _get_hub
+_get_hub_noargs = get_hub
+
+
+def set_hub(hub):
+    if hub is not None and not isinstance(hub, HubBase):
+        raise TypeError('expected a Hub, not %r' % (hub,))
+    _set_hub_c(hub)
+
+
+def get_loop():
+    return getattr(_threadlocal, 'loop', None)
+
+
+def set_loop(lp):
+    _threadlocal.loop = lp
+
+
+cdef str _gmctime():
+    return _time.strftime('%Y-%m-%dT%H:%M:%SZ', _time.gmtime())
+
+
+cdef str _describe_wait(object glet):
+    # Where a greenlet is suspended, for LoopExit's message: Cython code has
+    # no frames, so the innermost frame is the user's blocking call.
+    frame = getattr(glet, 'gr_frame', None)
+    if frame is None:
+        return ''
+    import linecache
+    code = frame.f_code
+    line = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return '%s:%d in %s: %s' % (code.co_filename, frame.f_lineno, code.co_name, line)
+
+
+cdef class HubBase(greenlet):
+    """The compiled part of the hub: switching and waiting."""
+
+    def __init__(self, loop=None, default=None):
+        lp = loop
+        if lp is not None and not isinstance(lp, _core_mod.loop):
+            # gevent accepts flags in place of a loop object.
+            flags = lp
+            lp = None
+        else:
+            flags = None
+        if lp is None:
+            if default is None:
+                default = PyThread_get_thread_ident() == _main_ident
+            saved = get_loop()
+            if saved is not None and saved.ptr and flags is None:
+                lp = saved
+            else:
+                lp = _core_mod.loop(flags, default)
+        self.loop = lp
+        self.thread_ident = PyThread_get_thread_ident()
+        self.format_context = None
+        self.name = ''
+
+    @property
+    def main_hub(self):
+        return self.thread_ident == _main_ident
+
+    cdef object switch_c(self):
+        cdef greenlet cur = PyGreenlet_GetCurrent()
+        if cur is self:
+            raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
+        if type(cur) is not Greenlet and not PyGreenlet_MAIN(cur):
+            switch_out = getattr(cur, 'switch_out', None)
+            if switch_out is not None:
+                switch_out()
+        return PyGreenlet_Switch(self, NULL, NULL)
+
+    cpdef switch(self):
+        return self.switch_c()
+
+    def switch_out(self):
+        raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
+
+    cpdef wait(self, watcher):
+        """Block the current greenlet until *watcher* fires (it is started and stopped here)."""
+        if watcher is None:
+            raise TypeError('wait() needs a watcher, not None')
+        cdef Waiter waiter = Waiter.__new__(Waiter)
+        waiter.hub = self
+        waiter._exception = _NONE
+        watcher.start(waiter.switch, waiter)
+        try:
+            result = waiter.get()
+            if result is not waiter:
+                raise InvalidSwitchError('Invalid switch into %s: %r (expected %r)' % (
+                    getcurrent(), result, waiter))
+        finally:
+            watcher.stop()
+
+    def cancel_wait(self, watcher, error, close_watcher=False):
+        if watcher.callback is not None:
+            self.loop.run_callback(self._cancel_wait, watcher, error, close_watcher)
+        elif close_watcher:
+            watcher.close()
+
+    def _cancel_wait(self, watcher, error, close_watcher):
+        active = watcher.active
+        cb = watcher.callback
+        if close_watcher:
+            watcher.close()
+        if active and cb is not None:
+            glet = getattr(cb, '__self__', None)
+            if glet is not None:
+                glet.throw(error)
+
+    def run(self):
+        """Run the loop; when nothing is left, raise LoopExit in the parent."""
+        assert self is getcurrent(), 'Do not call Hub.run() directly'
+        while True:
+            lp = self.loop
+            if lp is None:
+                return
+            lp.error_handler = self
+            try:
+                lp.run()
+            finally:
+                lp.error_handler = None
+            waiting = _describe_wait(self.parent)
+            message = 'This operation would block forever'
+            if waiting:
+                message += ' (the main greenlet waits at %s)' % waiting
+            self.parent.throw(LoopExit(message, self, []))
+
+    def start_periodic_monitoring_thread(self):
+        return None
+
+    def join(self, timeout=None):
+        """Wait for the loop to finish (True) or *timeout* to pass (False)."""
+        assert getcurrent() is self.parent, 'only possible from the MAIN greenlet'
+        if self.dead:
+            return True
+        cdef Waiter waiter = Waiter(self)
+        t = None
+        if timeout is not None:
+            t = self.loop.timer(timeout, ref=False)
+            t.start(waiter.switch, None)
+        try:
+            try:
+                waiter.get()
+            except LoopExit:
+                return True
+        finally:
+            if t is not None:
+                t.stop()
+                t.close()
+        return False
+
+    def destroy(self, destroy_loop=None):
+        if self._destroyed:
+            return
+        self._destroyed = True
+        if self._threadpool is not None:
+            try:
+                self._threadpool.kill()
+            except BaseException:
+                pass
+            self._threadpool = None
+        if self._resolver is not None:
+            try:
+                self._resolver.close()
+            except BaseException:
+                pass
+            self._resolver = None
+        lp = self.loop
+        if lp is not None:
+            if destroy_loop is None:
+                destroy_loop = not lp.default
+            if destroy_loop:
+                if get_loop() is lp:
+                    set_loop(None)
+                lp.destroy()
+            else:
+                # The default loop outlives its hub, for the next one.
+                set_loop(lp)
+        self.loop = None
+        if _get_hub_c() is self:
+            _set_hub_c(None)
+        if not self.dead and getcurrent() is not self and PyGreenlet_STARTED(self):
+            try:
+                self.throw(HubDestroyed(destroy_loop))
+            except BaseException:
+                pass
+
+    # -- errors ----------------------------------------------------------------
+
+    def _normalize_exception(self, t, v, tb):
+        if t is None:
+            t = v.__class__
+        if isinstance(t, BaseException):
+            v = t
+            t = type(v)
+        if v is None or not isinstance(v, BaseException):
+            try:
+                v = t(v) if v is not None else t()
+            except BaseException:
+                pass
+        return t, v, tb
+
+    def handle_error(self, context, type, value, tb):
+        """Print the error (unless NOT_ERROR); SYSTEM_ERRORs and context=None go to the main greenlet."""
+        type, value, tb = self._normalize_exception(type, value, tb)
+        if type is HubDestroyed:
+            raise value
+        if not issubclass(type, self.NOT_ERROR):
+            self.print_exception(context, type, value, tb)
+        if context is None or issubclass(type, self.SYSTEM_ERROR):
+            self.handle_system_error(type, value, tb)
+
+    def handle_system_error(self, type, value, tb=None):
+        current = getcurrent()
+        if current is self or current is self.parent or self.loop is None:
+            self.parent.throw(type, value, tb)
+        else:
+            cb = None
+            try:
+                cb = self.loop.run_callback(current.switch)
+            except BaseException:
+                _traceback.print_exc(file=self.exception_stream)
+            try:
+                self.parent.throw(type, value, tb)
+            finally:
+                if cb is not None:
+                    cb.stop()
+
+    @property
+    def exception_stream(self):
+        if self._exception_stream is not None:
+            return self._exception_stream if self._exception_stream is not False else None
+        return _sys.stderr
+
+    @exception_stream.setter
+    def exception_stream(self, value):
+        self._exception_stream = value if value else False
+
+    def print_exception(self, context, t, v, tb):
+        errstream = self.exception_stream
+        if not errstream:
+            return
+        t, v, tb = self._normalize_exception(t, v, tb)
+        if v is None:
+            errstream.write('%s\n' % t.__name__)
+        else:
+            _traceback.print_exception(t, v, tb, file=errstream)
+        try:
+            errstream.write(_gmctime())
+            errstream.write(' ' if context is not None else '\n')
+        except BaseException:
+            pass
+        if context is not None:
+            if not isinstance(context, str):
+                try:
+                    if self.format_context is not None:
+                        context = self.format_context(context)
+                    elif isinstance(context, _greenlet_type):
+                        # The seed articles promise that a greenlet's
+                        # __str__ names it in this line.
+                        context = str(context)
+                    else:
+                        import pprint
+                        context = pprint.saferepr(context)
+                except BaseException:
+                    _traceback.print_exc(file=errstream)
+                    context = repr(context)
+            errstream.write('%s failed with %s\n\n' % (context, getattr(t, '__name__', 'exception')))
+
+    # -- resolver and thread pool (filled in by later modules) -----------------
+
+    @property
+    def resolver(self):
+        if self._resolver is None:
+            from geventc.resolver_thread import Resolver
+            self._resolver = Resolver(hub=self)
+        return self._resolver
+
+    @resolver.setter
+    def resolver(self, value):
+        self._resolver = value
+
+    @property
+    def threadpool(self):
+        if self._threadpool is None:
+            from geventc.threadpool import ThreadPool
+            self._threadpool = ThreadPool(10, hub=self)
+        return self._threadpool
+
+    @threadpool.setter
+    def threadpool(self, value):
+        self._threadpool = value
+
+    def __repr__(self):
+        if self.loop is None:
+            info = 'destroyed'
+        else:
+            try:
+                info = self.loop._format() if hasattr(self.loop, '_format') else repr(self.loop)
+            except Exception as ex:
+                info = str(ex) or repr(ex) or 'error'
+        return '<%s %r at 0x%x %s thread_ident=%#x>' % (
+            type(self).__name__, self.name, id(self), info, self.thread_ident or 0)
+
+
+class Hub(HubBase):
+    """A greenlet that runs the event loop (``geventc.hub.Hub``).
+
+    ``SYSTEM_ERROR`` and ``NOT_ERROR`` may be reassigned on the class, a
+    subclass or an instance to change which errors reach the main greenlet.
+    """
+    SYSTEM_ERROR = (KeyboardInterrupt, SystemExit, SystemError)
+    NOT_ERROR = (GreenletExit, SystemExit)
+    #: The thread pool's size for this hub.
+    threadpool_size = 10
+    resolver_class = None
+    threadpool_class = None
+    backend = None
+
+
+# -- Waiter --------------------------------------------------------------------
+
+cdef class _NoneType:
+    def __repr__(self):
+        return '<default value>'
+
+cdef object _NONE = _NoneType()
+
+
+@cython.freelist(256)
+cdef class Waiter:
+    """A one-shot rendezvous between a greenlet and the hub (gevent's Waiter)."""
+
+    def __init__(self, hub=None):
+        self.hub = get_hub() if hub is None else hub
+        self.greenlet = None
+        self.value = None
+        self._exception = _NONE
+
+    def clear(self):
+        self.greenlet = None
+        self.value = None
+        self._exception = _NONE
+
+    def __str__(self):
+        if self._exception is _NONE:
+            return '<%s greenlet=%s>' % (type(self).__name__, self.greenlet)
+        if self._exception is None:
+            return '<%s greenlet=%s value=%r>' % (type(self).__name__, self.greenlet, self.value)
+        return '<%s greenlet=%s exc_info=%r>' % (type(self).__name__, self.greenlet, self.exc_info)
+
+    def ready(self):
+        return self._exception is not _NONE
+
+    def successful(self):
+        if self._exception is not _NONE:
+            return self._exception is None
+
+    @property
+    def exc_info(self):
+        if self._exception is not _NONE:
+            return self._exception
+
+    cpdef switch(self, value):
+        """Switch to the waiting greenlet with *value* (or store it if none waits yet)."""
+        cdef object glet = self.greenlet
+        if glet is None:
+            self.value = value
+            self._exception = None
+            return
+        if PyGreenlet_GetCurrent() is not self.hub:
+            raise AssertionError('Can only use Waiter.switch method from the Hub greenlet')
+        cdef tuple args = (value,)
+        try:
+            PyGreenlet_Switch(<greenlet>glet, <PyObject*>args, NULL)
+        except BaseException:
+            self.hub.handle_error(glet.switch, *_sys.exc_info())
+
+    def switch_args(self, *args):
+        return self.switch(args)
+
+    def throw(self, *throw_args):
+        glet = self.greenlet
+        if glet is None:
+            self._exception = throw_args
+            return
+        if getcurrent() is not self.hub:
+            raise AssertionError('Can only use Waiter.switch method from the Hub greenlet')
+        try:
+            glet.throw(*throw_args)
+        except BaseException:
+            self.hub.handle_error(glet.throw, *_sys.exc_info())
+
+    cpdef get(self):
+        """Return the value switched in, blocking until there is one."""
+        if self._exception is not _NONE:
+            if self._exception is None:
+                return self.value
+            getcurrent().throw(*self._exception)
+            return None
+        if self.greenlet is not None:
+            raise ConcurrentObjectUseError('This Waiter is already used by %r' % (self.greenlet,))
+        self.greenlet = PyGreenlet_GetCurrent()
+        try:
+            return self.hub.switch_c()
+        finally:
+            self.greenlet = None
+
+    def __call__(self, source):
+        if source.exception is None:
+            self.switch(source.value)
+        else:
+            self.throw(source.exception)
+
+
+# -- Timeout -------------------------------------------------------------------
+
+cdef void _timeout_cb(libev.ev_loop* ptr, libev.ev_timer* w, int revents) noexcept:
+    cdef Timeout self = <Timeout>w.data
+    self._expired()
+
+
+cdef class _FakeTimer:
+    # What gevent's Timeout(None) and join(timeout=None) use: never fires.
+    @property
+    def pending(self):
+        return False
+
+    @property
+    def active(self):
+        return False
+
+    @property
+    def seconds(self):
+        return None
+
+    def start(self, *args, **kwargs):
+        pass
+
+    def stop(self):
+        pass
+
+    cancel = stop
+    close = stop
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, t, v, tb):
+        pass
+
+cdef _FakeTimer _fake_timer = _FakeTimer()
+
+
+cdef class Timeout(BaseException):
+    """Raise an exception in the current greenlet after *seconds*.
+
+    Also an exception (``except Timeout``), a context manager, and the
+    ``timeout=`` argument of ``join``/``get``/``wait``. ``exception=False``
+    makes ``with Timeout(...)`` silent; another exception class or instance
+    is raised instead of the Timeout itself.
+    """
+
+    def __init__(self, seconds=None, exception=None, ref=True, priority=-1, _one_shot=False):
+        cdef double after = 0.0
+        BaseException.__init__(self)
+        if seconds is not None:
+            try:
+                after = seconds
+            except TypeError:
+                raise TypeError('a float is required for Timeout seconds, not %r'
+                                % (type(seconds).__name__,))
+            if after != after:
+                raise ValueError('Timeout seconds must not be NaN')
+            self._loop = get_hub().loop
+            libev.ev_timer_init(&self._timer, _timeout_cb, after, 0.0)
+            self._timer.data = <void*>self
+            if priority is not None:
+                libev.ev_set_priority(&self._timer, priority)
+        self.seconds = seconds
+        self.exception = exception
+        self._one_shot = _one_shot
+        self._ref = bool(ref)
+
+    cdef int start_c(self) except -1:
+        if self._timer.active:
+            raise AssertionError('%r is already started; to restart it, cancel it first' % (self,))
+        if self.seconds is None or self._loop is None:
+            return 0
+        if self._closed:
+            return 0
+        if self._loop._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
+        exc = self.exception
+        self._throws = self if (exc is None or exc is False or isinstance(exc, str)) else exc
+        self._target = <object>PyGreenlet_GetCurrent()
+        # Measure from now, not from the loop's cached time.
+        libev.ev_now_update(self._loop._ptr)
+        libev.ev_timer_start(self._loop._ptr, &self._timer)
+        if not self._ref:
+            libev.ev_unref(self._loop._ptr)
+        else:
+            self._loop._activecnt += 1
+        Py_INCREF(self)
+        self._self_ref = True
+        return 0
+
+    def start(self):
+        # Returns None, as gevent's does (code relies on it, e.g. passing
+        # the result on as a `timeout=` that then means "no timeout").
+        self.start_c()
+
+    cdef int _release(self) noexcept:
+        # Undo start_c's bookkeeping once libev no longer holds the timer.
+        if self._self_ref:
+            if self._loop._ptr != NULL:
+                if not self._ref:
+                    libev.ev_ref(self._loop._ptr)
+                else:
+                    self._loop._activecnt -= 1
+            self._target = None
+            self._throws = None
+            self._self_ref = False
+            Py_DECREF(self)
+        return 0
+
+    cdef int _expired(self) noexcept:
+        cdef object keep = self
+        target = self._target
+        throws = self._throws
+        self._release()
+        try:
+            self._on_expiration(target, throws)
+        except BaseException:
+            try:
+                self._loop._handle_error_now(self)
+            except BaseException:
+                pass
+        return 0
+
+    def _on_expiration(self, prev_greenlet, ex):
+        # Hook for subclasses (gevent's name).
+        prev_greenlet.throw(ex)
+
+    @classmethod
+    def start_new(cls, timeout=None, exception=None, ref=True, _one_shot=False):
+        """Make a Timeout and start it; a Timeout passed in is started if needed."""
+        cdef Timeout t
+        if isinstance(timeout, Timeout):
+            t = timeout
+            if not t._timer.active:
+                t.start_c()
+            return t
+        if cls is Timeout:
+            t = Timeout.__new__(Timeout)
+            Timeout.__init__(t, timeout, exception, ref, -1, _one_shot)
+        else:
+            t = cls(timeout, exception, ref=ref, _one_shot=_one_shot)
+        t.start_c()
+        return t
+
+    @staticmethod
+    def _start_new_or_dummy(timeout, exception=None, ref=True):
+        return _start_new_or_dummy(timeout, exception, ref)
+
+    @property
+    def pending(self):
+        return bool(self._timer.active or self._timer.pending)
+
+    @property
+    def active(self):
+        return bool(self._timer.active)
+
+    @property
+    def timer(self):
+        # gevent exposes the watcher; this one lives inside the Timeout.
+        return self if self.seconds is not None and not self._closed else _fake_timer
+
+    cpdef cancel(self):
+        """Stop the timer if it is pending; a one-shot Timeout is also closed."""
+        if self._loop is not None and (self._timer.active or self._timer.pending):
+            if self._loop._ptr != NULL:
+                libev.ev_timer_stop(self._loop._ptr, &self._timer)
+            else:
+                self._timer.active = 0
+                self._timer.pending = 0
+            self._release()
+        if self._one_shot:
+            self._closed = True
+
+    stop = cancel
+
+    def close(self):
+        self.cancel()
+        self._closed = True
+
+    def __enter__(self):
+        if not (self._timer.active or self._timer.pending):
+            self.start_c()
+        return self
+
+    def __exit__(self, typ, value, tb):
+        self.cancel()
+        if value is self and self.exception is False:
+            return True
+        return None
+
+    def __repr__(self):
+        classname = type(self).__name__
+        pending = ' pending' if self.pending else ''
+        exception = '' if self.exception is None else ' exception=%r' % (self.exception,)
+        return '<%s at %s seconds=%s%s%s>' % (classname, hex(id(self)), self.seconds, exception, pending)
+
+    def __str__(self):
+        if self.seconds is None:
+            return ''
+        suffix = '' if self.seconds == 1 else 's'
+        if self.exception is None:
+            return '%s second%s' % (self.seconds, suffix)
+        if self.exception is False:
+            return '%s second%s (silent)' % (self.seconds, suffix)
+        return '%s second%s: %s' % (self.seconds, suffix, self.exception)
+
+    def __dealloc__(self):
+        # A started timer holds a reference to us, so we only get here
+        # stopped; make sure libev has no pointer left to this memory.
+        if self._timer.active and self._loop is not None and self._loop._ptr != NULL:
+            libev.ev_timer_stop(self._loop._ptr, &self._timer)
+
+
+cdef object _start_new_or_dummy(timeout, exception=None, ref=True):
+    cdef Timeout t
+    if timeout is None:
+        return _fake_timer
+    if isinstance(timeout, Timeout):
+        t = timeout
+        if not t._timer.active:
+            t.start_c()
+        return t
+    t = Timeout.__new__(Timeout)
+    Timeout.__init__(t, timeout, exception, ref, -1, True)
+    t.start_c()
+    return t
+
+
+def with_timeout(seconds, function, *args, **kwds):
+    """Call ``function(*args, **kwds)``; on timeout return ``timeout_value`` if given, else raise."""
+    timeout_value = kwds.pop('timeout_value', _NONE)
+    t = Timeout.start_new(seconds, _one_shot=True)
+    try:
+        try:
+            return function(*args, **kwds)
+        except Timeout as ex:
+            if ex is t and timeout_value is not _NONE:
+                return timeout_value
+            raise
+    finally:
+        t.cancel()
+
+
+# -- links: Event, AsyncResult -------------------------------------------------
+
+cdef class AbstractLinkable:
+    """Something greenlets wait on; links are called from the hub in FIFO order."""
+
+    def __init__(self, hub=None):
+        self.hub = hub
+        self._links = []
+        self._notifier = None
+
+    cpdef bint ready(self):
+        return False
+
+    def linkcount(self):
+        return len(self._links)
+
+    cpdef rawlink(self, callback):
+        """Call ``callback(self)`` from the hub when this becomes ready."""
+        if not callable(callback):
+            raise TypeError('Expected callable: %r' % (callback,))
+        self._links.append(callback)
+        self._check_and_notify()
+
+    cpdef unlink(self, callback):
+        try:
+            self._links.remove(callback)
+        except ValueError:
+            pass
+        if not self._links and self._notifier is not None:
+            if type(self._notifier) is core_callback:
+                (<core_callback>self._notifier).stop()
+            self._notifier = None
+
+    cdef object _capture_hub(self):
+        cdef HubBase current = _get_hub_c()
+        if self.hub is None:
+            if current is None:
+                current = get_hub()
+            self.hub = current
+        return current
+
+    cdef int _check_and_notify(self) except -1:
+        cdef HubBase hub
+        if self._links and self._notifier is None and self.ready():
+            current = self._capture_hub()
+            hub = self.hub
+            if hub.loop is None:
+                return 0
+            if current is not hub:
+                # Set from another thread: hand the notification to the
+                # hub's own thread.
+                self._notifier = hub.loop.run_callback_threadsafe(self._notify_links, [])
+            else:
+                self._notifier = hub.loop.run_callback_c(self._notify_links, ([],))
+        return 0
+
+    cdef list _notify_link_list(self, list links):
+        cdef bint only_while_ready = not self._notify_all
+        cdef set done
+        if not links:
+            return []
+        final_link = links[-1]
+        done = set()
+        while links:
+            if only_while_ready and not self.ready():
+                break
+            link = links.pop(0)
+            id_link = id(link)
+            if id_link not in done:
+                done.add(id_link)
+                try:
+                    if type(link) is Waiter:
+                        (<Waiter>link).switch(self)
+                    else:
+                        link(self)
+                except BaseException:
+                    hub = self.hub if self.hub is not None else _get_hub_c()
+                    if hub is not None:
+                        hub.handle_error((link, self), *_sys.exc_info())
+                    else:
+                        _traceback.print_exc()
+            if link is final_link:
+                break
+        return []
+
+    def _notify_links(self, arrived_while_waiting):
+        if self._notifier is None:
+            self._check_and_notify()
+            return
+        try:
+            self._notify_link_list(self._links)
+        finally:
+            self._notifier = None
+        self._check_and_notify()
+
+    cdef object _wait_core(self, timeout):
+        # Link the current greenlet, switch to the hub, unlink whatever woke us.
+        cdef HubBase hub = self._capture_hub()
+        if hub is None:
+            hub = get_hub()
+        cdef object glet = <object>PyGreenlet_GetCurrent()
+        switch = glet.switch
+        self.rawlink(switch)
+        t = _start_new_or_dummy(timeout)
+        try:
+            try:
+                result = hub.switch_c()
+                if result is not self:
+                    raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (
+                        type(self).__name__, result))
+                return True
+            except Timeout as ex:
+                if ex is not t:
+                    raise
+                return False
+        finally:
+            t.cancel()
+            self.unlink(switch)
+
+    def _wait(self, timeout=None):
+        if self.ready():
+            return self.ready()
+        self._wait_core(timeout)
+        return self.ready()
+
+
+cdef class Event(AbstractLinkable):
+    """A flag that greenlets wait on; ``set()`` wakes them all."""
+
+    def __init__(self):
+        AbstractLinkable.__init__(self)
+        self._flag = False
+        self._notify_all = True
+
+    def __str__(self):
+        return '<%s %s _links[%s]>' % (type(self).__name__, 'set' if self._flag else 'clear', len(self._links))
+
+    cpdef bint ready(self):
+        return self._flag
+
+    def is_set(self):
+        return self._flag
+
+    isSet = is_set
+
+    def __bool__(self):
+        return self._flag
+
+    cpdef set(self):
+        self._flag = True
+        self._check_and_notify()
+
+    cpdef clear(self):
+        self._flag = False
+
+    def wait(self, timeout=None):
+        """Block until set (True) or *timeout* passes (the flag, False)."""
+        if self._flag:
+            return True
+        self._wait_core(timeout)
+        return self._flag
+
+    def _reset_internal_locks(self):
+        pass
+
+
+cdef class AsyncResult(AbstractLinkable):
+    """A value or an exception delivered later, to any number of waiters."""
+
+    def __init__(self):
+        AbstractLinkable.__init__(self)
+        self._value = _NONE
+        self._exc_info = ()
+        self._notify_all = True
+
+    @property
+    def _exception(self):
+        return self._exc_info[1] if self._exc_info else _NONE
+
+    @property
+    def value(self):
+        return self._value if self._value is not _NONE else None
+
+    @property
+    def exc_info(self):
+        if self._exc_info:
+            return self._exc_info
+        return ()
+
+    @property
+    def exception(self):
+        if self._exc_info:
+            return self._exc_info[1]
+        return None
+
+    def __str__(self):
+        result = '<%s ' % (type(self).__name__,)
+        if self._value is not _NONE or self._exc_info:
+            result += 'value=%r ' % (self.value,)
+        if self._exc_info:
+            result += 'exception=%r ' % (self._exc_info[1],)
+        if not self.ready():
+            result += 'unset '
+        return result + ' _links[%s]>' % len(self._links)
+
+    cpdef bint ready(self):
+        return self._value is not _NONE or bool(self._exc_info)
+
+    def successful(self):
+        return self._value is not _NONE
+
+    def set(self, value=None):
+        self._value = value
+        self._check_and_notify()
+
+    def set_exception(self, exception, exc_info=None):
+        if exc_info:
+            self._exc_info = (exc_info[0], exc_info[1], exc_info[2])
+        else:
+            self._exc_info = (type(exception), exception, None)
+        self._check_and_notify()
+
+    def _raise_exception(self):
+        t, v, tb = self._exc_info
+        if v is None:
+            v = t()
+        if tb is not None:
+            raise v.with_traceback(tb)
+        raise v
+
+    def get(self, block=True, timeout=None):
+        """Return the value or raise the exception, waiting if *block*."""
+        if self._value is not _NONE:
+            return self._value
+        if self._exc_info:
+            return self._raise_exception()
+        if not block:
+            raise Timeout()
+        self._wait_core(timeout)
+        if self._value is not _NONE:
+            return self._value
+        if self._exc_info:
+            return self._raise_exception()
+        raise Timeout()
+
+    def get_nowait(self):
+        return self.get(block=False)
+
+    def wait(self, timeout=None):
+        """Wait until ready (or timeout) and return the value (None if not ready)."""
+        if not self.ready():
+            self._wait_core(timeout)
+        return self.value
+
+    def __call__(self, source):
+        if source.successful():
+            self.set(source.value)
+        else:
+            self.set_exception(source.exception, getattr(source, 'exc_info', None))
+
+    # Python 3 concurrent.futures names
+    def result(self, timeout=None):
+        return self.get(timeout=timeout)
+
+    set_result = set
+
+    def done(self):
+        return self.ready()
+
+    def cancel(self):
+        return False
+
+    def cancelled(self):
+        return False
+
+
+# -- Greenlet ------------------------------------------------------------------
+
+cdef class _StartEvent:
+    # Markers for Greenlet._start_event: started, or cancelled by kill().
+    cdef str name
+
+    def __init__(self, name):
+        self.name = name
+
+    def stop(self):
+        pass
+
+    close = stop
+
+    @property
+    def pending(self):
+        return False
+
+    def __repr__(self):
+        return '<%s>' % self.name
+
+cdef _StartEvent _start_completed_event = _StartEvent('start completed')
+cdef _StartEvent _cancelled_start_event = _StartEvent('start cancelled')
+
+
+cdef class _IdentRegistry:
+    # The smallest integer not used by a live greenlet, for minimal_ident.
+    cdef object _registry
+    cdef list _available
+
+    def __init__(self):
+        self._registry = _weakref.WeakKeyDictionary()
+        self._available = []
+
+    def get_ident(self, obj):
+        try:
+            return self._registry[obj][0]
+        except KeyError:
+            pass
+        if self._available:
+            ident = _heapq.heappop(self._available)
+        else:
+            ident = len(self._registry)
+        vref = _weakref.ref(obj, self._return_ident)
+        self._registry[obj] = (ident, vref)
+        return ident
+
+    def _return_ident(self, vref):
+        _heapq.heappush(self._available, self._find(vref))
+
+    def _find(self, vref):
+        for k, (ident, r) in list(self._registry.items()):
+            if r is vref:
+                return ident
+        return len(self._registry)
+
+cdef _IdentRegistry _ident_registry = _IdentRegistry()
+
+
+cdef class SpawnedLink:
+    """A link that runs its callback in a new greenlet (gevent's ``link``)."""
+    cdef public object callback
+
+    def __init__(self, callback):
+        if not callable(callback):
+            raise TypeError('Expected callable: %r' % (callback,))
+        self.callback = callback
+
+    def __call__(self, source):
+        g = _greenlet_type(self.callback, get_hub())
+        g.switch(source)
+
+    def __hash__(self):
+        return hash(self.callback)
+
+    def __eq__(self, other):
+        return self.callback == getattr(other, 'callback', other)
+
+    def __str__(self):
+        return str(self.callback)
+
+    def __repr__(self):
+        return repr(self.callback)
+
+    def __getattr__(self, item):
+        assert item != 'callback'
+        return getattr(self.callback, item)
+
+
+cdef class SuccessSpawnedLink(SpawnedLink):
+    def __call__(self, source):
+        if source.successful():
+            return SpawnedLink.__call__(self, source)
+
+
+cdef class FailureSpawnedLink(SpawnedLink):
+    def __call__(self, source):
+        if not source.successful():
+            return SpawnedLink.__call__(self, source)
+
+
+cdef class _GreenletLink:
+    # 0.13's link(receiver=greenlet): raise LinkedExited in the receiver.
+    cdef object receiver
+    cdef int mode   # 0: any, 1: success only, 2: failure only
+
+    def __init__(self, receiver, int mode):
+        self.receiver = receiver
+        self.mode = mode
+
+    def __call__(self, source):
+        if source.successful():
+            if self.mode == 2:
+                return
+            if isinstance(source.value, GreenletExit):
+                error = LinkedKilled(source)
+            else:
+                error = LinkedCompleted(source)
+        else:
+            if self.mode == 1:
+                return
+            error = LinkedFailed(source)
+        self.receiver.throw(error)
+
+    def __eq__(self, other):
+        return self.receiver is getattr(other, 'receiver', other)
+
+    def __hash__(self):
+        return hash(self.receiver)
+
+
+cdef class Greenlet(greenlet):
+    """A greenlet with a result, links, kill and join (gevent's ``Greenlet``).
+
+    Subclass it and override ``_run``, or pass the function to run.
+    """
+
+    def __init__(self, run=None, *args, **kwargs):
+        cdef HubBase hub = get_hub()
+        PyGreenlet_SetParent(self, hub)
+        if run is not None:
+            self._run = run
+        if self._run_callable is None and type(self) is Greenlet:
+            raise TypeError('The run argument or self._run must be callable')
+        if self._run_callable is None and not callable(getattr(self, '_run', None)):
+            raise TypeError('The run argument or self._run must be callable')
+        self.args = args
+        self.kwargs = kwargs
+        self.value = None
+        self._start_event = None
+        self._notifier = None
+        self._formatted_info = None
+        self._links = []
+        self._ident = None
+        self._exc_info = None
+
+    @property
+    def _run(self):
+        if self._run_callable is None:
+            raise AttributeError('_run')
+        return self._run_callable
+
+    @_run.setter
+    def _run(self, value):
+        self._run_callable = value
+
+    @_run.deleter
+    def _run(self):
+        self._run_callable = None
+
+    @property
+    def loop(self):
+        return self.parent.loop
+
+    @property
+    def minimal_ident(self):
+        if self._ident is None:
+            self._ident = _ident_registry.get_ident(self)
+        return self._ident
+
+    @property
+    def name(self):
+        name = self.__dict__.get('name')
+        if name is None:
+            name = 'Greenlet-%d' % (self.minimal_ident,)
+            self.__dict__['name'] = name
+        return name
+
+    @name.setter
+    def name(self, value):
+        self.__dict__['name'] = value
+
+    @property
+    def spawning_greenlet(self):
+        return self._spawning_greenlet
+
+    @property
+    def spawn_tree_locals(self):
+        return None
+
+    @property
+    def spawning_stack(self):
+        return None
+
+    def __bool__(self):
+        return self._start_event is not None and self._exc_info is None
+
+    cdef bint _dead(self):
+        if self._start_event is _cancelled_start_event:
+            return True
+        if self._start_event is not None and self._start_event is not _start_completed_event \
+                and not _event_pending(self._start_event):
+            # Started but its start was stopped before it ran.
+            return True
+        return PyGreenlet_STARTED(self) and not PyGreenlet_ACTIVE(self)
+
+    @property
+    def dead(self):
+        return self._dead()
+
+    @property
+    def started(self):
+        return bool(self)
+
+    cpdef bint ready(self):
+        return self._exc_info is not None or self._dead()
+
+    cpdef bint successful(self):
+        return self._exc_info is not None and self._exc_info[1] is None
+
+    @property
+    def exception(self):
+        return self._exc_info[1] if self._exc_info is not None else None
+
+    @property
+    def exc_info(self):
+        ei = self._exc_info
+        if ei is not None and ei[0] is not None:
+            return (ei[0], ei[1], ei[2])
+        return None
+
+    def __repr__(self):
+        classname = type(self).__name__
+        result = '<%s "%s" at %s' % (classname, self.name, hex(id(self)))
+        formatted = self._formatinfo()
+        if formatted:
+            result += ': ' + formatted
+        return result + '>'
+
+    def _formatinfo(self):
+        info = self._formatted_info
+        if info is not None:
+            return info
+        try:
+            func = self._run
+        except AttributeError:
+            return ''
+        im_self = getattr(func, '__self__', None)
+        if im_self is self:
+            funcname = '_run'
+        elif im_self is not None:
+            funcname = repr(func)
+        else:
+            funcname = getattr(func, '__name__', '') or repr(func)
+        result = funcname
+        args = []
+        if self.args:
+            args = [repr(x)[:50] for x in self.args]
+        if self.kwargs:
+            args.extend(['%s=%s' % (key, repr(value)[:50]) for (key, value) in self.kwargs.items()])
+        if args:
+            result += '(' + ', '.join(args) + ')'
+        self._formatted_info = result
+        return result
+
+    # -- starting ----------------------------------------------------------------
+
+    cpdef start(self):
+        """Schedule the greenlet to run in the hub's next turn."""
+        if self._start_event is None:
+            self._start_event = (<HubBase>self.parent).loop.run_switch(self, ())
+
+    def start_later(self, seconds):
+        """Schedule the greenlet to run after *seconds*."""
+        if self._start_event is None:
+            t = (<HubBase>self.parent).loop.timer(seconds)
+            t.start(self.switch)
+            self._start_event = t
+
+    @classmethod
+    def spawn(cls, *args, **kwargs):
+        """Create a greenlet of this class and start it."""
+        g = cls(*args, **kwargs)
+        (<Greenlet>g).start()
+        return g
+
+    @classmethod
+    def spawn_later(cls, seconds, *args, **kwargs):
+        """Create a greenlet of this class and start it after *seconds*."""
+        g = cls(*args, **kwargs)
+        g.start_later(seconds)
+        return g
+
+    cdef int _cancel_start(self) except -1:
+        if self._start_event is None:
+            self._start_event = _cancelled_start_event
+        ev = self._start_event
+        if type(ev) is core_callback:
+            (<core_callback>ev).stop()
+        elif ev is not _cancelled_start_event and ev is not _start_completed_event:
+            ev.stop()
+            ev.close()
+        return 0
+
+    # -- running -----------------------------------------------------------------
+
+    def run(self):
+        self._start_event = _start_completed_event
+        try:
+            try:
+                if self._run_callable is not None and type(self) is Greenlet:
+                    result = self._run_callable(*self.args, **self.kwargs)
+                else:
+                    result = self._run(*self.args, **self.kwargs)
+            except BaseException:
+                self._report_error(_sys.exc_info())
+                return
+            self._report_result(result)
+        finally:
+            self._run_callable = None
+            self.__dict__.pop('_run', None)
+            self.args = ()
+            self.kwargs = None
+
+    cdef int _report_result(self, result) except -1:
+        self._exc_info = (None, None, None)
+        self.value = result
+        self._schedule_notify()
+        return 0
+
+    cdef int _report_error(self, exc_info) except -1:
+        if isinstance(exc_info[1], GreenletExit):
+            self._report_result(exc_info[1])
+            return 0
+        self._exc_info = (exc_info[0], exc_info[1], exc_info[2])
+        self._schedule_notify()
+        try:
+            self.parent.handle_error(self, *exc_info)
+        finally:
+            del exc_info
+        return 0
+
+    cdef int _schedule_notify(self) except -1:
+        if self._links and self._notifier is None:
+            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+        return 0
+
+    def _notify_links(self):
+        while self._links:
+            link = self._links.pop(0)
+            try:
+                link(self)
+            except BaseException:
+                self.parent.handle_error((link, self), *_sys.exc_info())
+        self._notifier = None
+
+    # -- links -------------------------------------------------------------------
+
+    cpdef rawlink(self, callback):
+        """Call ``callback(self)`` in the hub when this greenlet finishes."""
+        if not callable(callback):
+            raise TypeError('Expected callable: %r' % (callback,))
+        self._links.append(callback)
+        if self.ready() and self._links and self._notifier is None:
+            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+
+    def link(self, callback=None, SpawnedLink=SpawnedLink):
+        """Run ``callback(self)`` in a new greenlet when this one finishes.
+
+        With no callback (the 0.13 spelling), raise a ``LinkedExited``
+        subclass in the current greenlet instead."""
+        if callback is None:
+            callback = _GreenletLink(getcurrent(), 0)
+        elif isinstance(callback, _greenlet_type) and not isinstance(callback, Greenlet):
+            callback = _GreenletLink(callback, 0)
+        else:
+            callback = SpawnedLink(callback)
+        self.rawlink(callback)
+
+    def link_value(self, callback=None, SpawnedLink=SuccessSpawnedLink):
+        """Like link(), but only when the greenlet succeeded."""
+        if callback is None:
+            self.rawlink(_GreenletLink(getcurrent(), 1))
+        else:
+            self.link(callback, SpawnedLink=SpawnedLink)
+
+    def link_exception(self, callback=None, SpawnedLink=FailureSpawnedLink):
+        """Like link(), but only when the greenlet failed."""
+        if callback is None:
+            self.rawlink(_GreenletLink(getcurrent(), 2))
+        else:
+            self.link(callback, SpawnedLink=SpawnedLink)
+
+    cpdef unlink(self, callback):
+        try:
+            self._links.remove(callback)
+        except ValueError:
+            pass
+
+    def unlink_all(self):
+        del self._links[:]
+
+    def has_links(self):
+        return len(self._links)
+
+    # -- waiting -----------------------------------------------------------------
+
+    cpdef join(self, timeout=None):
+        """Wait until the greenlet finishes or *timeout* passes."""
+        if self.ready():
+            return
+        switch = getcurrent().switch
+        self.rawlink(switch)
+        try:
+            t = _start_new_or_dummy(timeout)
+            try:
+                result = (<HubBase>self.parent).switch_c()
+                if result is not self:
+                    raise InvalidSwitchError('Invalid switch into Greenlet.join(): %r' % (result,))
+            finally:
+                t.cancel()
+        except Timeout as ex:
+            self.unlink(switch)
+            if ex is not t:
+                raise
+        except BaseException:
+            self.unlink(switch)
+            raise
+
+    def get(self, block=True, timeout=None):
+        """Return the result, or raise the greenlet's exception; wait if *block*."""
+        if self.ready():
+            if self.successful():
+                return self.value
+            self._raise_exception()
+        if not block:
+            raise Timeout()
+        switch = getcurrent().switch
+        self.rawlink(switch)
+        try:
+            t = Timeout._start_new_or_dummy(timeout)
+            try:
+                result = (<HubBase>self.parent).switch_c()
+                if result is not self:
+                    raise InvalidSwitchError('Invalid switch into Greenlet.get(): %r' % (result,))
+            finally:
+                t.cancel()
+        except BaseException:
+            self.unlink(switch)
+            raise
+        if self.ready():
+            if self.successful():
+                return self.value
+            self._raise_exception()
+
+    def _raise_exception(self):
+        t, v, tb = self._exc_info
+        if v is None:
+            v = t()
+        raise v.with_traceback(tb)
+
+    # -- killing -----------------------------------------------------------------
+
+    cdef int _handle_death_before_start(self, tuple args) except -1:
+        if self._exc_info is None and self._dead():
+            if len(args) == 1:
+                arg = args[0]
+                if isinstance(arg, type) and issubclass(arg, BaseException):
+                    args = (arg, arg(), None)
+                else:
+                    args = (type(arg), arg, None)
+            elif not args:
+                args = (GreenletExit, GreenletExit(), None)
+            if not issubclass(args[0], BaseException):
+                args = (BaseException, BaseException(args), None)
+            self._report_error(args)
+        return 0
+
+    def throw(self, *args):
+        """Raise in the greenlet now; if it never started it is marked dead."""
+        self._cancel_start()
+        try:
+            if not self._dead():
+                greenlet.throw(self, *args)
+        finally:
+            self._handle_death_before_start(args)
+
+    def kill(self, exception=GreenletExit, block=True, timeout=None):
+        """Raise *exception* in the greenlet; wait for it to die if *block*."""
+        cdef Waiter waiter
+        self._cancel_start()
+        if self._dead():
+            self._handle_death_before_start((exception,))
+        else:
+            waiter = Waiter(self.parent) if block else None
+            (<HubBase>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
+            if block:
+                waiter.get()
+                self.join(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, t, v, tb):
+        if t is None:
+            try:
+                self.join()
+            finally:
+                self.kill()
+        else:
+            self.kill((t, v, tb))
+
+    @classmethod
+    def add_spawn_callback(cls, callback):
+        _spawn_callbacks.add(callback)
+
+    @classmethod
+    def remove_spawn_callback(cls, callback):
+        _spawn_callbacks.discard(callback)
+
+
+cdef set _spawn_callbacks = set()
+
+
+cdef bint _event_pending(object ev):
+    if type(ev) is core_callback:
+        return (<core_callback>ev).callback is not None
+    return bool(getattr(ev, 'pending', False) or getattr(ev, 'active', False))
+
+
+def _kill(glet, exception, waiter):
+    try:
+        if isinstance(exception, tuple) and len(exception) == 3:
+            glet.throw(*exception)
+        else:
+            glet.throw(exception)
+    except BaseException:
+        glet.parent.handle_error(glet, *_sys.exc_info())
+    if waiter is not None:
+        waiter.switch(None)
+
+
+cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
+    cdef Greenlet g = Greenlet.__new__(Greenlet)
+    cdef HubBase hub = get_hub()
+    if not callable(func):
+        raise TypeError('The run argument or self._run must be callable')
+    PyGreenlet_SetParent(g, hub)
+    g._run_callable = func
+    g.args = args
+    g.kwargs = kwargs
+    g._links = []
+    g._start_event = hub.loop.run_switch(g, ())
+    if _spawn_callbacks:
+        for cb in list(_spawn_callbacks):
+            cb(g)
+    return g
+
+
+def spawn(function, *args, **kwargs):
+    """Create a Greenlet running ``function(*args, **kwargs)`` and start it."""
+    return spawn_c(function, args, kwargs)
+
+
+def spawn_later(seconds, function, *args, **kwargs):
+    return Greenlet.spawn_later(seconds, function, *args, **kwargs)
+
+
+def spawn_raw(function, *args, **kwargs):
+    """Start a plain greenlet (no links, no result) in the hub's next turn."""
+    if not callable(function):
+        raise TypeError('function must be callable')
+    hub = get_hub()
+    if kwargs:
+        import functools
+        function = functools.partial(function, *args, **kwargs)
+        g = _greenlet_type(function, hub)
+        hub.loop.run_callback(g.switch)
+    else:
+        g = _greenlet_type(function, hub)
+        hub.loop.run_callback(g.switch, *args)
+    return g
+
+
+def spawn_link(function, *args, **kwargs):
+    """0.13 API: spawn and raise LinkedExited here when it finishes."""
+    g = spawn(function, *args, **kwargs)
+    g.link()
+    return g
+
+
+def spawn_link_value(function, *args, **kwargs):
+    g = spawn(function, *args, **kwargs)
+    g.link_value()
+    return g
+
+
+def spawn_link_exception(function, *args, **kwargs):
+    g = spawn(function, *args, **kwargs)
+    g.link_exception()
+    return g
+
+
+# -- sleeping and waiting ------------------------------------------------------
+
+def sleep(seconds=0, ref=True):
+    """Pause the current greenlet; ``sleep(0)`` just lets the others run."""
+    cdef HubBase hub = get_hub()
+    cdef loop lp = hub.loop
+    cdef double secs
+    cdef core_callback cb
+    try:
+        secs = seconds
+    except TypeError:
+        raise TypeError('a float is required, not %r' % (type(seconds).__name__,))
+    if secs <= 0 or secs != secs:
+        if secs != secs:
+            raise ValueError('sleep length must not be NaN')
+        glet = <object>PyGreenlet_GetCurrent()
+        if glet is hub:
+            raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
+        cb = lp.run_switch(glet, ())
+        try:
+            hub.switch_c()
+        except BaseException:
+            cb.stop()
+            raise
+    else:
+        t = core_timer(lp, secs, 0.0, ref)
+        try:
+            hub.wait(t)
+        finally:
+            t.close()
+
+
+def idle(priority=0):
+    """Wait until the loop has nothing else to do."""
+    hub = get_hub()
+    watcher = hub.loop.idle()
+    if priority:
+        watcher.priority = priority
+    hub.wait(watcher)
+
+
+def kill(greenlet, exception=GreenletExit):
+    """Kill a greenlet without waiting (a Greenlet's kill(block=False))."""
+    if not greenlet.dead:
+        if hasattr(greenlet, 'kill'):
+            greenlet.kill(exception=exception, block=False)
+        else:
+            get_hub().loop.run_callback(greenlet.throw, exception)
+
+
+def _killall(greenlets, exception):
+    for g in greenlets:
+        if not g.dead:
+            try:
+                g.throw(exception)
+            except BaseException:
+                g.parent.handle_error(g, *_sys.exc_info())
+
+
+def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
+    """Kill all *greenlets*; wait for them to die if *block*."""
+    greenlets = list(greenlets)
+    if not greenlets:
+        return
+    lp = greenlets[0].loop
+    if block:
+        waiter = Waiter()
+        lp.run_callback(_killall3, greenlets, exception, waiter)
+        t = Timeout._start_new_or_dummy(timeout)
+        try:
+            alive = waiter.get()
+            if alive:
+                joinall(alive, raise_error=False)
+        finally:
+            t.cancel()
+    else:
+        lp.run_callback(_killall, greenlets, exception)
+
+
+def _killall3(greenlets, exception, waiter):
+    diehards = []
+    for g in greenlets:
+        if not g.dead:
+            try:
+                g.throw(exception)
+            except BaseException:
+                g.parent.handle_error(g, *_sys.exc_info())
+            if not g.dead:
+                diehards.append(g)
+    waiter.switch(diehards)
+
+
+def iwait(objects, timeout=None, count=None):
+    """Yield *objects* as they become ready (at most *count*, until *timeout*)."""
+    if objects is None:
+        yield get_hub().join(timeout=timeout)
+        return
+    objects = list(objects)
+    count = len(objects) if count is None else min(count, len(objects))
+    cdef HubBase hub = get_hub()
+    cdef Waiter waiter = Waiter(hub)
+    results = []
+
+    def on_ready(source):
+        results.append(source)
+        if waiter.greenlet is not None and not waiter.ready():
+            waiter.switch(None)
+
+    for obj in objects:
+        obj.rawlink(on_ready)
+    t = Timeout._start_new_or_dummy(timeout, ref=True)
+    t_caught = False
+    yielded = 0
+    try:
+        while yielded < count:
+            if not results:
+                try:
+                    waiter.get()
+                except Timeout as ex:
+                    if ex is not t:
+                        raise
+                    return
+                waiter.clear()
+                waiter.hub = hub
+            while results and yielded < count:
+                yielded += 1
+                yield results.pop(0)
+    finally:
+        t.cancel()
+        for obj in objects:
+            unlink = getattr(obj, 'unlink', None)
+            if unlink is not None:
+                try:
+                    unlink(on_ready)
+                except BaseException:
+                    _traceback.print_exc()
+
+
+def wait(objects=None, timeout=None, count=None):
+    """Wait for *objects* (or the whole loop when None); return the ready ones."""
+    if objects is None:
+        return get_hub().join(timeout=timeout)
+    return list(iwait(objects, timeout, count))
+
+
+def joinall(greenlets, timeout=None, raise_error=False, count=None):
+    """Wait for *greenlets*; return those that finished (in finishing order)."""
+    if greenlets is None:
+        raise TypeError("'NoneType' object is not iterable")
+    greenlets = list(greenlets)
+    if not raise_error:
+        # The common case: skip the generator when all are already done.
+        return wait(greenlets, timeout=timeout, count=count)
+    done = []
+    for obj in iwait(greenlets, timeout=timeout, count=count):
+        if getattr(obj, 'exception', None) is not None:
+            if hasattr(obj, '_raise_exception'):
+                obj._raise_exception()
+            else:
+                raise obj.exception
+        done.append(obj)
+    return done
+
+
+# -- signals -------------------------------------------------------------------
+
+class signal_handler(object):
+    """Run ``handler(*args, **kwargs)`` in a new greenlet when *signalnum* arrives.
+
+    Uses Python's own signal machinery (the loop wakes on Python's wake-up
+    fd), so cancelling puts the previous Python handler back."""
+
+    greenlet_class = None
+
+    def __init__(self, signalnum, handler, *args, **kwargs):
+        import signal as signal_module
+        if not callable(handler):
+            raise TypeError('signal handler must be callable: %r' % (handler,))
+        self.hub = get_hub()
+        self.signalnum = signalnum
+        self.handler = handler
+        self.args = args
+        self.kwargs = kwargs
+        self.ref = False
+        if self.greenlet_class is None:
+            self.greenlet_class = Greenlet
+        self._previous = signal_module.signal(signalnum, self._on_signal)
+        self._active = True
+
+    def _on_signal(self, signum, frame):
+        if self._active and self.hub.loop is not None:
+            self.hub.loop.run_callback(self._start)
+
+    def _start(self):
+        try:
+            g = self.greenlet_class(self.handle)
+            g.switch()
+        except BaseException:
+            self.hub.handle_error(None, *_sys.exc_info())
+
+    def handle(self):
+        try:
+            self.handler(*self.args, **self.kwargs)
+        except BaseException:
+            self.hub.handle_error(None, *_sys.exc_info())
+
+    def cancel(self):
+        import signal as signal_module
+        if self._active:
+            self._active = False
+            try:
+                if signal_module.getsignal(self.signalnum) == self._on_signal:
+                    signal_module.signal(self.signalnum, self._previous
+                                         if self._previous is not None else signal_module.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+
+    def __repr__(self):
+        return '<%s at 0x%x signalnum=%r handler=%r>' % (type(self).__name__, id(self), self.signalnum, self.handler)
+
+
+def reinit(hub=None):
+    """Prepare the hub for use after fork (done automatically by os.fork)."""
+    if hub is None:
+        hub = _get_hub_c()
+    if hub is None:
+        return
+    if hub.loop is not None:
+        hub.loop.reinit()

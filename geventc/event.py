@@ -1,0 +1,4 @@
+"""Event and AsyncResult (gevent.event)."""
+from geventc._hub import Event, AsyncResult, Timeout
+
+__all__ = ['Event', 'AsyncResult']

@@ -1,0 +1,7 @@
+"""The exceptions gevent defines (gevent.exceptions)."""
+from geventc._hub import (
+    LoopExit, BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError,
+    HubDestroyed, InvalidThreadUseError,
+)
+
+__all__ = ['LoopExit']

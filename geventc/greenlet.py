@@ -1,0 +1,8 @@
+"""Greenlet and the functions over groups of greenlets (gevent.greenlet)."""
+from geventc._hub import (
+    Greenlet, joinall, killall, SpawnedLink, SuccessSpawnedLink, FailureSpawnedLink,
+    LinkedExited, LinkedCompleted, LinkedKilled, LinkedFailed, GreenletExit,
+    spawn_link, spawn_link_value, spawn_link_exception,
+)
+
+__all__ = ['Greenlet', 'joinall', 'killall']

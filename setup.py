@@ -1,0 +1,81 @@
+"""Build geventc's compiled core against the system libev and greenlet's header.
+
+Overrides (for distributions that put libev elsewhere):
+  GEVENTC_LIBEV_INCLUDE  directory holding ev.h        (default: /usr/include, then /usr/include/libev)
+  GEVENTC_LIBEV_LIB      directory holding libev.so     (default: the linker's search path)
+  GEVENTC_DEBUG=1        build without -O3, with asserts and Cython line tracing off
+"""
+import os
+import sys
+
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# One central set of directives for every module: the hot paths rely on them.
+DIRECTIVES = {
+    'language_level': 3,
+    # Bounds checks and negative indexing stay on: an unchecked `links[-1]`
+    # is a segfault, and the hot paths index no Python sequences anyway.
+    'boundscheck': True,
+    'wraparound': True,
+    'cdivision': True,
+    'infer_types': True,
+    'embedsignature': True,
+    'freethreading_compatible': False,
+}
+
+
+def greenlet_include():
+    # greenlet has no get_include(): its header sits inside the package folder.
+    import greenlet
+    return os.path.dirname(os.path.dirname(os.path.abspath(greenlet.__file__)))
+
+
+def libev_include():
+    env = os.environ.get('GEVENTC_LIBEV_INCLUDE')
+    if env:
+        return [env]
+    for d in ('/usr/include', '/usr/local/include', '/usr/include/libev'):
+        if os.path.exists(os.path.join(d, 'ev.h')):
+            return [d]
+    sys.stderr.write('geventc: ev.h not found; install libev-dev or set GEVENTC_LIBEV_INCLUDE\n')
+    return []
+
+
+def libev_libdirs():
+    env = os.environ.get('GEVENTC_LIBEV_LIB')
+    return [env] if env else []
+
+
+def extension(name, sources_pyx, depends=(), libraries=('ev',)):
+    pxds = [os.path.join('geventc', 'includes', f) for f in os.listdir(os.path.join(HERE, 'geventc', 'includes'))
+            if f.endswith('.pxd')]
+    own = [os.path.join('geventc', f) for f in os.listdir(os.path.join(HERE, 'geventc')) if f.endswith('.pxd')]
+    debug = os.environ.get('GEVENTC_DEBUG') == '1'
+    return Extension(
+        name,
+        sources=[sources_pyx],
+        include_dirs=[os.path.join(HERE, 'include'), greenlet_include()] + libev_include(),
+        library_dirs=libev_libdirs(),
+        libraries=list(libraries),
+        depends=pxds + own + list(depends),
+        extra_compile_args=['-O0', '-UNDEBUG'] if debug else ['-O3'],
+    )
+
+
+def ext_modules():
+    from Cython.Build import cythonize
+    exts = [
+        extension('geventc._core', 'geventc/_core.pyx'),
+        extension('geventc._hub', 'geventc/_hub.pyx'),
+    ]
+    for extra in ('_queue', '_socket'):
+        if os.path.exists(os.path.join(HERE, 'geventc', extra + '.pyx')):
+            exts.append(extension('geventc.' + extra, 'geventc/%s.pyx' % extra))
+    return cythonize(exts, compiler_directives=DIRECTIVES,
+                     annotate=os.environ.get('GEVENTC_ANNOTATE') == '1',
+                     nthreads=int(os.environ.get('GEVENTC_CYTHON_JOBS', '2')))
+
+
+setup(ext_modules=ext_modules())
