@@ -68,7 +68,7 @@ def ext_modules():
     from Cython.Build import cythonize
     exts = [
         extension('geventc._core', 'geventc/_core.pyx'),
-        extension('geventc._hub', 'geventc/_hub.pyx'),
+        extension('geventc._hub', 'geventc/_hub.pyx', depends=['geventc/_arena.pxi', 'geventc/_locks.pxi', 'geventc/_locks_decl.pxi']),
     ]
     for extra in ('_queue', '_socket'):
         if os.path.exists(os.path.join(HERE, 'geventc', extra + '.pyx')):

@@ -109,3 +109,5 @@ cdef class Greenlet(greenlet):
 cpdef HubBase get_hub()
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
+
+include "_locks_decl.pxi"

@@ -25,7 +25,7 @@ from cpython.tuple cimport PyTuple_GET_SIZE
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
-    PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
+    PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
     PyGreenlet_MAIN)
 from geventc._core cimport loop, callback as core_callback, timer as core_timer
 
@@ -42,6 +42,9 @@ from greenlet import greenlet as _greenlet_type, getcurrent, GreenletExit, error
 import geventc._core as _core_mod
 
 PyGreenlet_Import()
+
+include "_arena.pxi"
+_install_chunk_cache()
 
 __all__ = [
     'Hub', 'HubBase', 'Waiter', 'Greenlet', 'Timeout', 'Event', 'AsyncResult',
@@ -910,32 +913,36 @@ cdef class AbstractLinkable:
         return 0
 
     cdef list _notify_link_list(self, list links):
+        # Walk by index instead of pop(0) (a memmove per link: O(n^2) for an
+        # Event with many waiters). Called entries become None, so a
+        # concurrent unlink() can only remove entries not yet reached, which
+        # never moves the cursor's target. Stop at the link that was last
+        # when we began: links added meanwhile wait for the next round.
         cdef bint only_while_ready = not self._notify_all
-        cdef set done
+        cdef Py_ssize_t i = 0
+        cdef set done = None
         if not links:
             return []
         final_link = links[-1]
-        done = set()
-        while links:
-            if only_while_ready and not self.ready():
-                break
-            link = links.pop(0)
-            id_link = id(link)
-            if id_link not in done:
-                done.add(id_link)
-                try:
-                    if type(link) is Waiter:
-                        (<Waiter>link).switch(self)
-                    else:
-                        link(self)
-                except BaseException:
-                    hub = self.hub if self.hub is not None else _get_hub_c()
-                    if hub is not None:
-                        hub.handle_error((link, self), *_sys.exc_info())
-                    else:
-                        _traceback.print_exc()
-            if link is final_link:
-                break
+        try:
+            while i < len(links):
+                if only_while_ready and not self.ready():
+                    break
+                link = links[i]
+                links[i] = None
+                i += 1
+                if link is None:
+                    continue
+                if done is None:
+                    done = set()
+                id_link = id(link)
+                if id_link not in done:
+                    done.add(id_link)
+                    _call_link(self, link)
+                if link is final_link:
+                    break
+        finally:
+            del links[:i]
         return []
 
     def _notify_links(self, arrived_while_waiting):
@@ -949,34 +956,60 @@ cdef class AbstractLinkable:
         self._check_and_notify()
 
     cdef object _wait_core(self, timeout):
-        # Link the current greenlet, switch to the hub, unlink whatever woke us.
+        # Link the current greenlet itself and switch to the hub. A
+        # notification pops the link, so only a timeout or an error needs the
+        # O(n) unlink.
         cdef HubBase hub = self._capture_hub()
         if hub is None:
             hub = get_hub()
         cdef object glet = <object>PyGreenlet_GetCurrent()
-        switch = glet.switch
-        self.rawlink(switch)
-        t = _start_new_or_dummy(timeout)
+        self._links.append(glet)
+        self._check_and_notify()
+        t = _start_new_or_dummy(timeout) if timeout is not None else None
         try:
-            try:
-                result = hub.switch_c()
-                if result is not self:
-                    raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (
-                        type(self).__name__, result))
-                return True
-            except Timeout as ex:
-                if ex is not t:
-                    raise
-                return False
+            result = hub.switch_c()
+            if result is not self:
+                raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (
+                    type(self).__name__, result))
+            return True
+        except Timeout as ex:
+            self.unlink(glet)
+            if ex is not t:
+                raise
+            return False
+        except BaseException:
+            self.unlink(glet)
+            raise
         finally:
-            t.cancel()
-            self.unlink(switch)
+            if t is not None:
+                t.cancel()
 
     def _wait(self, timeout=None):
         if self.ready():
             return self.ready()
         self._wait_core(timeout)
         return self.ready()
+
+
+cdef inline int _call_link(object source, object link) except -1:
+    # A waiting greenlet links itself (not a bound method): switch to it
+    # through the C API. Anything else is a callable taking the source.
+    cdef tuple args
+    try:
+        if PyGreenlet_Check(link):
+            args = (source,)
+            PyGreenlet_Switch(<greenlet>link, <PyObject*>args, NULL)
+        else:
+            link(source)
+    except BaseException:
+        hub = getattr(source, 'hub', None)
+        if hub is None:
+            hub = _get_hub_c()
+        if hub is not None:
+            hub.handle_error((link, source), *_sys.exc_info())
+        else:
+            _traceback.print_exc()
+    return 0
 
 
 cdef class Event(AbstractLinkable):
@@ -1971,3 +2004,8 @@ def reinit(hub=None):
         return
     if hub.loop is not None:
         hub.loop.reinit()
+
+
+# -- semaphores and locks ------------------------------------------------------
+
+include "_locks.pxi"

@@ -1,0 +1,1 @@
+# Declarations of the cdef classes in _locks.pxi (included by _hub.pxd).
