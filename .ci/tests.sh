@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test job (after dev.sh has set up .venv): seed scenarios, perf
+# regression guard, then pytest last so its summary closes the log.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+py=.venv/bin/python
+status=0
+
+if [ -f ../shared/seed-examples/run.py ]; then
+    echo "== seed scenarios (expected to pass: .ci/seed-scenarios.txt)"
+    $py .ci/check_seeds.py || status=1
+else
+    echo "== ../shared/seed-examples not found: seed scenarios skipped"
+fi
+
+if [ -f perf/regress.py ] && command -v valgrind >/dev/null; then
+    echo "== perf regression guard (callgrind instruction counts vs perf/baseline.json)"
+    $py perf/regress.py || status=1
+fi
+
+echo "== pytest"
+$py -m pytest tests -p no:cacheprovider
+rc=$?
+if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests: that is a failure here" >&2
+    rc=1
+fi
+[ "$rc" -eq 0 ] || status=1
+exit $status
