@@ -33,6 +33,10 @@ cdef class loop:
     cdef Py_ssize_t _cb_count
     cdef bint _default
     cdef bint _break_requested
+    # destroy() was called; libev's loop is freed once ev_run is off the stack.
+    cdef bint _destroyed
+    # The greenlet inside run(), if any (destroy() may not come from it).
+    cdef object _runner
     cdef bint _running_callbacks
     cdef public object error_handler
     cdef object _origflags
@@ -49,6 +53,7 @@ cdef class loop:
     cdef object __weakref__
 
     cdef int _check(self) except -1
+    cdef int _really_destroy(self) noexcept
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
     cdef callback run_switch(self, object glet, tuple args)

@@ -40,6 +40,7 @@ import socket as _socket_mod
 import threading as _threading
 import traceback as _traceback
 import weakref as _weakref
+from greenlet import GreenletExit as _GreenletExit, getcurrent as _getcurrent
 
 PyGreenlet_Import()
 
@@ -130,8 +131,8 @@ def _str_to_flags(flags):
     if isinstance(flags, bool):
         raise TypeError('flags must be a string, int or sequence, not bool')
     if isinstance(flags, int):
-        if flags < 0:
-            raise ValueError('Invalid backend or flag: %r' % (flags,))
+        if flags < 0 or flags > 0xffffffff:
+            raise OverflowError('flags out of range for an unsigned int: %r' % (flags,))
         return flags
     if isinstance(flags, (bytes, bytearray)):
         flags = flags.decode('ascii')
@@ -250,7 +251,10 @@ cdef class loop:
         if self._ptr != NULL:
             raise RuntimeError('loop already initialised')
         if flags is None:
-            env = _os.environ.get('LIBEV_FLAGS')
+            # gevent's variable names a backend; libev's own is a bit mask
+            # (or, here, names too).
+            env = (_os.environ.get('GEVENTC_BACKEND') or _os.environ.get('GEVENT_BACKEND')
+                   or _os.environ.get('LIBEV_FLAGS'))
             flags = env if env else 0
             if isinstance(flags, str) and flags.strip().isdigit():
                 flags = int(flags)
@@ -294,7 +298,7 @@ cdef class loop:
             self._ptr = NULL
 
     cdef int _check(self) except -1:
-        if self._ptr == NULL:
+        if self._ptr == NULL or self._destroyed:
             raise ValueError('operation on destroyed loop')
         return 0
 
@@ -370,6 +374,10 @@ cdef class loop:
         try:
             t, v, tb = _sys.exc_info()
             self.handle_error(context, t, v, tb)
+        except _GreenletExit:
+            # HubDestroyed and friends unwinding a hub through libev's
+            # frames: nothing to report.
+            pass
         except BaseException:
             try:
                 _traceback.print_exc()
@@ -388,6 +396,7 @@ cdef class loop:
     def _default_handle_error(self, context, type, value, tb):
         _traceback.print_exception(type, value, tb)
         if self._ptr != NULL:
+            self._break_requested = True
             libev.ev_break(self._ptr, libev.EVBREAK_ONE)
 
     # -- callbacks ------------------------------------------------------------
@@ -406,6 +415,8 @@ cdef class loop:
         return self.run_callback_c(func, args)
 
     cdef callback run_callback_c(self, object func, tuple args):
+        if self._destroyed or self._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
         cdef callback cb = callback.__new__(callback)
         cb.callback = func
         cb.args = args
@@ -422,7 +433,7 @@ cdef class loop:
     def run_callback_threadsafe(self, func, *args):
         """``run_callback`` that may be called from any thread; wakes the loop."""
         cdef callback cb = self.run_callback_c(func, args)
-        if self._ptr != NULL:
+        if self._ptr != NULL and not self._destroyed:
             libev.ev_async_send(self._ptr, &self._threadsafe_async)
         return cb
 
@@ -457,7 +468,7 @@ cdef class loop:
                         func(*args)
                 except BaseException:
                     self._handle_error_now(cb)
-                if self._break_requested or self._ptr == NULL:
+                if self._break_requested or self._destroyed:
                     break
                 count += 1
                 if (count & 63) == 0:
@@ -483,29 +494,38 @@ cdef class loop:
         cdef bint c_once = once
         self._check()
         self._break_requested = False
-        while True:
-            if self._cb_head is not None:
-                self._run_callbacks()
-            if self._break_requested or self._ptr == NULL:
-                break
-            if c_nowait or self._cb_head is not None:
-                active = libev.ev_run(self._ptr, libev.EVRUN_NOWAIT)
-            else:
-                active = libev.ev_run(self._ptr, libev.EVRUN_ONCE)
-            self._check_signals()
-            if _pending_syserr is not None:
-                msg = _pending_syserr
-                _pending_syserr = None
-                raise SystemError(msg)
-            if self._break_requested or self._ptr == NULL:
-                break
-            if c_once or c_nowait:
+        outer_runner = self._runner
+        self._runner = _getcurrent()
+        try:
+            while True:
                 if self._cb_head is not None:
                     self._run_callbacks()
-                break
-            if not active and self._cb_head is None:
-                break
-        self._break_requested = False
+                if self._break_requested or self._destroyed:
+                    break
+                if c_nowait or self._cb_head is not None:
+                    active = libev.ev_run(self._ptr, libev.EVRUN_NOWAIT)
+                else:
+                    active = libev.ev_run(self._ptr, libev.EVRUN_ONCE)
+                if self._destroyed:
+                    break
+                self._check_signals()
+                if _pending_syserr is not None:
+                    msg = _pending_syserr
+                    _pending_syserr = None
+                    raise SystemError(msg)
+                if self._break_requested or self._destroyed:
+                    break
+                if c_once or c_nowait:
+                    if self._cb_head is not None:
+                        self._run_callbacks()
+                    break
+                if not active and self._cb_head is None:
+                    break
+        finally:
+            self._runner = outer_runner
+            self._break_requested = False
+            if self._destroyed and self._ptr != NULL and libev.ev_depth(self._ptr) == 0:
+                self._really_destroy()
 
     def break_(self, int how=libev.EVBREAK_ONE):
         self._check()
@@ -515,26 +535,43 @@ cdef class loop:
         libev.ev_break(self._ptr, how)
 
     def destroy(self):
-        """Release libev's loop; further use raises ValueError."""
+        """Release libev's loop; further use raises ValueError.
+
+        Called from inside the loop (a callback, or a greenlet the loop
+        switched to), libev's frames are still on the hub's stack: the loop
+        is freed when ev_run returns, never under it."""
         global _default_loop_ref
-        if self._ptr == NULL:
+        if self._ptr == NULL or self._destroyed:
             return False
+        if self._runner is not None and self._runner is _getcurrent():
+            raise RuntimeError('a loop cannot be destroyed from its own callbacks; '
+                               'destroy it from another greenlet (e.g. hub.destroy())')
+        self._destroyed = True
         self._remove_signal_wakeup()
+        self._cb_head = None
+        self._cb_tail = None
+        self._cb_count = 0
+        _live_loops.discard(self)
+        if libev.ev_depth(self._ptr) > 0:
+            libev.ev_break(self._ptr, libev.EVBREAK_ALL)
+        else:
+            self._really_destroy()
+        return True
+
+    cdef int _really_destroy(self) noexcept:
+        if self._ptr == NULL:
+            return 0
         libev.ev_ref(self._ptr)
         libev.ev_async_stop(self._ptr, &self._threadsafe_async)
         libev.ev_loop_destroy(self._ptr)
         self._ptr = NULL
-        self._cb_head = None
-        self._cb_tail = None
-        self._cb_count = 0
         self._backend_fd = -1
-        _live_loops.discard(self)
-        return True
+        return 0
 
     def reinit(self):
         """Re-create libev's kernel state, as needed in a forked child."""
-        self._check()
-        self._after_fork()
+        if self._ptr != NULL and not self._destroyed:
+            self._after_fork()
 
     def verify(self):
         self._check()
@@ -555,7 +592,7 @@ cdef class loop:
         self.update_now()
 
     def fileno(self):
-        if self._ptr == NULL:
+        if self._ptr == NULL or self._destroyed:
             return None
         return self._backend_fd if self._backend_fd >= 0 else None
 
@@ -574,7 +611,7 @@ cdef class loop:
 
     @property
     def default(self):
-        return self._default if self._ptr != NULL else False
+        return self._default if (self._ptr != NULL and not self._destroyed) else False
 
     @property
     def backend_int(self):
@@ -638,7 +675,7 @@ cdef class loop:
         return result
 
     def __repr__(self):
-        if self._ptr == NULL:
+        if self._ptr == NULL or self._destroyed:
             detail = 'destroyed'
         else:
             detail = 'backend=%s ptr=%#x%s pending=%s ref=%s fileno=%s callbacks=%s' % (
@@ -684,26 +721,31 @@ cdef class loop:
 
 
 cdef set _fd_snapshot():
+    # The epoll descriptors open now (fd numbers alone are not enough: the
+    # descriptor used to list /proc/self/fd is reused by the next open).
+    result = set()
     try:
-        return set(_os.listdir('/proc/self/fd'))
+        for name in _os.listdir('/proc/self/fd'):
+            try:
+                if 'eventpoll' in _os.readlink('/proc/self/fd/' + name):
+                    result.add(name)
+            except OSError:
+                pass
     except OSError:
         return None
+    return result
 
 
 cdef int _find_new_epoll_fd(set before):
     # libev does not publish its backend fd; find the epoll fd it just made.
     if before is None:
         return -1
-    try:
-        for name in set(_os.listdir('/proc/self/fd')) - before:
-            try:
-                target = _os.readlink('/proc/self/fd/' + name)
-            except OSError:
-                continue
-            if 'eventpoll' in target or 'io_uring' in target:
-                return int(name)
-    except OSError:
-        pass
+    after = _fd_snapshot()
+    if not after:
+        return -1
+    new = after - before
+    if len(new) == 1:
+        return int(new.pop())
     return -1
 
 
@@ -767,14 +809,14 @@ cdef class watcher:
     cdef int _check_startable(self) except -1:
         if self._closed:
             raise ValueError('operation on closed watcher %r' % (self,))
-        if self.loop is None or self.loop._ptr == NULL:
+        if self.loop is None or self.loop._ptr == NULL or self.loop._destroyed:
             raise ValueError('operation on destroyed loop')
         return 0
 
     cdef int _start(self, object callback, tuple args) except -1:
         self._check_startable()
-        if callback is None:
-            raise TypeError('callback must be callable, not None')
+        if not callable(callback):
+            raise TypeError('Expected callable, not %r' % (callback,))
         self._callback = callback
         self._args = args
         if not libev.ev_is_active(self._w):
@@ -809,6 +851,8 @@ cdef class watcher:
         if self.loop is None:
             return 0
         if self.loop._ptr != NULL:
+            # Also while a destroy() waits for ev_run to return: libev must
+            # forget this struct before the object can go away.
             if self._unrefed:
                 libev.ev_ref(self.loop._ptr)
                 self._unrefed = False
@@ -821,6 +865,8 @@ cdef class watcher:
         self._callback = None
         self._args = None
         self._on_stopped()
+        if self.loop._destroyed:
+            raise ValueError('operation on destroyed loop')
         return 0
 
     cdef int _invoke(self, int revents) noexcept:
@@ -829,6 +875,9 @@ cdef class watcher:
         # Keep ourselves alive through the call even if libev just stopped us.
         cdef object keep = self
         if not libev.ev_is_active(self._w):
+            # libev stopped it (a one-shot timer): it no longer holds us.
+            self._callback = None
+            self._args = None
             self._on_stopped()
         if cb is None:
             return 0
@@ -856,8 +905,10 @@ cdef class watcher:
         self._stop()
 
     def close(self):
-        self._stop()
-        self._closed = True
+        try:
+            self._stop()
+        finally:
+            self._closed = True
 
     def feed(self, int revents, callback, *args):
         self._check_startable()
@@ -972,7 +1023,9 @@ cdef int _check_fd(object fd) except -1:
     if value < 0:
         raise ValueError('fd must be non-negative: %r' % (fd,))
     if value > 0x7fffffff:
-        raise ValueError('fd is too large: %r' % (fd,))
+        if value > 0xffffffff:
+            raise OverflowError('fd is too large: %r' % (fd,))
+        raise ValueError('fd must be non-negative: %r' % (fd,))
     if fcntl(<int>value, F_GETFD) == -1:
         raise OSError(EBADF, 'Bad file descriptor: %d' % value)
     return 0
@@ -984,7 +1037,7 @@ cdef class io(watcher):
 
     def __init__(self, loop lp, fd, int events, ref=True, priority=None):
         _check_fd(fd)
-        if events <= 0 or events & ~_IO_EVENTS_MASK:
+        if events < 0 or events & ~_IO_EVENTS_MASK:
             raise ValueError('illegal event mask: %r' % (events,))
         self._w = <libev.ev_watcher*>&self._io
         libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events)
@@ -1015,7 +1068,7 @@ cdef class io(watcher):
     def events(self, int value):
         if libev.ev_is_active(&self._io):
             raise AttributeError("'io' watcher attribute 'events' is read-only while watcher is active")
-        if value <= 0 or value & ~_IO_EVENTS_MASK:
+        if value < 0 or value & ~_IO_EVENTS_MASK:
             raise ValueError('illegal event mask: %r' % (value,))
         libev.ev_io_set(&self._io, self._io.fd, value)
 
@@ -1069,8 +1122,8 @@ cdef class timer(watcher):
 
     def again(self, callback, *args, update=True):
         self._check_startable()
-        if callback is None:
-            raise TypeError('callback must be callable, not None')
+        if not callable(callback):
+            raise TypeError('Expected callable, not %r' % (callback,))
         self._callback = callback
         self._args = args
         if update:
@@ -1232,8 +1285,8 @@ cdef class child(watcher):
 
     def start(self, callback, *args):
         self._check_startable()
-        if callback is None:
-            raise TypeError('callback must be callable, not None')
+        if not callable(callback):
+            raise TypeError('Expected callable, not %r' % (callback,))
         if self._pidfd < 0:
             self._pidfd = _os.pidfd_open(self._pid)
             libev.ev_io_set(&self._io, self._pidfd, libev.EV_READ)
@@ -1284,6 +1337,9 @@ cdef class stat(watcher):
     """Watch a path's stat() result (inotify where available, else polling)."""
 
     def __init__(self, loop lp, path, interval=0.0, ref=True, priority=None):
+        path = _os.fspath(path)
+        if not isinstance(path, str):
+            raise TypeError('path must be a str, not %r' % (type(path).__name__,))
         self._path = path
         self._cpath = _os.fsencode(path)
         if b'\0' in self._cpath:

@@ -63,7 +63,7 @@ cdef class AbstractLinkable:
     cpdef unlink(self, callback)
     cdef int _check_and_notify(self) except -1
     cdef list _notify_link_list(self, list links)
-    cdef object _wait_core(self, timeout)
+    cdef object _wait_core(self, timeout, bint catch=*)
     cdef object _capture_hub(self)
 
 
@@ -104,6 +104,7 @@ cdef class Greenlet(greenlet):
     cdef int _report_error(self, exc_info) except -1
     cdef int _schedule_notify(self) except -1
     cdef int _handle_death_before_start(self, tuple args) except -1
+    cpdef bint _maybe_kill_before_start(self, exception) except -1
 
 
 cpdef HubBase get_hub()

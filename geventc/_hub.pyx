@@ -69,11 +69,17 @@ class LoopExit(Exception):
         if len(self.args) == 3:
             return self.args[1]
 
+    #: Where the main greenlet was blocked (file:line and code), when known.
+    waiting_at = None
+
     def __repr__(self):
         if len(self.args) == 3:
             import pprint
-            return '%s\n\tHub: %s\n\tHandles:\n%s' % (
+            text = '%s\n\tHub: %s\n\tHandles:\n%s' % (
                 self.args[0], self.args[1], pprint.pformat(self.args[2]))
+            if self.waiting_at:
+                text += '\n\tThe main greenlet was waiting at %s' % (self.waiting_at,)
+            return text
         return Exception.__repr__(self)
 
     def __str__(self):
@@ -226,7 +232,8 @@ cdef str _describe_wait(object glet):
     import linecache
     code = frame.f_code
     line = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return '%s:%d in %s: %s' % (code.co_filename, frame.f_lineno, code.co_name, line)
+    where = '%s:%d in %s' % (code.co_filename, frame.f_lineno, code.co_name)
+    return '%s: %s' % (where, line) if line else where
 
 
 cdef class HubBase(greenlet):
@@ -284,8 +291,8 @@ cdef class HubBase(greenlet):
         try:
             result = waiter.get()
             if result is not waiter:
-                raise InvalidSwitchError('Invalid switch into %s: %r (expected %r)' % (
-                    getcurrent(), result, waiter))
+                raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r; waiting on %r with %r)' % (
+                    getcurrent(), result, waiter, self, watcher))
         finally:
             watcher.stop()
 
@@ -317,11 +324,12 @@ cdef class HubBase(greenlet):
                 lp.run()
             finally:
                 lp.error_handler = None
-            waiting = _describe_wait(self.parent)
-            message = 'This operation would block forever'
-            if waiting:
-                message += ' (the main greenlet waits at %s)' % waiting
-            self.parent.throw(LoopExit(message, self, []))
+            if self.loop is None or self._destroyed:
+                # destroy() unwound us: end, returning to whoever destroyed.
+                return
+            error = LoopExit('This operation would block forever', self, [])
+            error.waiting_at = _describe_wait(self.parent)
+            self.parent.throw(error)
 
     def start_periodic_monitoring_thread(self):
         return None
@@ -378,9 +386,11 @@ cdef class HubBase(greenlet):
         if _get_hub_c() is self:
             _set_hub_c(None)
         if not self.dead and getcurrent() is not self and PyGreenlet_STARTED(self):
+            # Unwind the hub (its loop finishes destroying when ev_run
+            # returns); it then ends and control comes back here.
             try:
-                self.throw(HubDestroyed(destroy_loop))
-            except BaseException:
+                greenlet.throw(self, HubDestroyed(destroy_loop))
+            except HubDestroyed:
                 pass
 
     # -- errors ----------------------------------------------------------------
@@ -798,10 +808,21 @@ cdef class Timeout(BaseException):
         return self
 
     def __exit__(self, typ, value, tb):
-        self.cancel()
+        # As gevent: leaving the block closes the timer for good.
+        self.close()
         if value is self and self.exception is False:
             return True
         return None
+
+    def __lt__(self, other):
+        # gevent lets timeouts be compared with each other and with numbers.
+        try:
+            return self.seconds < other.seconds
+        except AttributeError:
+            try:
+                return self.seconds < other
+            except TypeError:
+                return NotImplemented
 
     def __repr__(self):
         classname = type(self).__name__
@@ -955,7 +976,7 @@ cdef class AbstractLinkable:
             self._notifier = None
         self._check_and_notify()
 
-    cdef object _wait_core(self, timeout):
+    cdef object _wait_core(self, timeout, bint catch=True):
         # Link the current greenlet itself and switch to the hub. A
         # notification pops the link, so only a timeout or an error needs the
         # O(n) unlink.
@@ -974,7 +995,7 @@ cdef class AbstractLinkable:
             return True
         except Timeout as ex:
             self.unlink(glet)
-            if ex is not t:
+            if ex is not t or not catch:
                 raise
             return False
         except BaseException:
@@ -1045,7 +1066,9 @@ cdef class Event(AbstractLinkable):
         """Block until set (True) or *timeout* passes (the flag, False)."""
         if self._flag:
             return True
-        self._wait_core(timeout)
+        if self._wait_core(timeout, True):
+            # Woken by set(), even if clear() came before we ran.
+            return True
         return self._flag
 
     def _reset_internal_locks(self):
@@ -1124,7 +1147,7 @@ cdef class AsyncResult(AbstractLinkable):
             return self._raise_exception()
         if not block:
             raise Timeout()
-        self._wait_core(timeout)
+        self._wait_core(timeout, False)
         if self._value is not _NONE:
             return self._value
         if self._exc_info:
@@ -1304,9 +1327,10 @@ cdef class Greenlet(greenlet):
         PyGreenlet_SetParent(self, hub)
         if run is not None:
             self._run = run
-        if self._run_callable is None and type(self) is Greenlet:
-            raise TypeError('The run argument or self._run must be callable')
-        if self._run_callable is None and not callable(getattr(self, '_run', None)):
+        if self._run_callable is not None:
+            if not callable(self._run_callable):
+                raise TypeError('The run argument or self._run must be callable')
+        elif type(self) is Greenlet or not callable(getattr(self, '_run', None)):
             raise TypeError('The run argument or self._run must be callable')
         self.args = args
         self.kwargs = kwargs
@@ -1405,7 +1429,12 @@ cdef class Greenlet(greenlet):
 
     def __repr__(self):
         classname = type(self).__name__
-        result = '<%s "%s" at %s' % (classname, self.name, hex(id(self)))
+        # As gevent: the name shows once it was read or assigned.
+        name = self.__dict__.get('name')
+        if name is None:
+            result = '<%s at %s' % (classname, hex(id(self)))
+        else:
+            result = '<%s "%s" at %s' % (classname, name, hex(id(self)))
         formatted = self._formatinfo()
         if formatted:
             result += ': ' + formatted
@@ -1650,6 +1679,16 @@ cdef class Greenlet(greenlet):
             self._report_error(args)
         return 0
 
+    cpdef bint _maybe_kill_before_start(self, exception) except -1:
+        self._cancel_start()
+        if self._dead():
+            if isinstance(exception, tuple) and len(exception) == 3:
+                self._handle_death_before_start(exception)
+            else:
+                self._handle_death_before_start((exception,))
+            return True
+        return False
+
     def throw(self, *args):
         """Raise in the greenlet now; if it never started it is marked dead."""
         self._cancel_start()
@@ -1835,14 +1874,22 @@ def _killall(greenlets, exception):
 
 
 def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
-    """Kill all *greenlets*; wait for them to die if *block*."""
-    greenlets = list(greenlets)
-    if not greenlets:
+    """Kill all *greenlets*; wait for them to die if *block*.
+
+    Greenlets that never started are killed at once, before returning."""
+    need_killed = []
+    for glet in greenlets:
+        if isinstance(glet, Greenlet):
+            if not (<Greenlet>glet)._maybe_kill_before_start(exception):
+                need_killed.append(glet)
+        else:
+            need_killed.append(glet)
+    if not need_killed:
         return
-    lp = greenlets[0].loop
+    lp = need_killed[0].loop if hasattr(need_killed[0], 'loop') else get_hub().loop
     if block:
         waiter = Waiter()
-        lp.run_callback(_killall3, greenlets, exception, waiter)
+        lp.run_callback(_killall3, need_killed, exception, waiter)
         t = Timeout._start_new_or_dummy(timeout)
         try:
             alive = waiter.get()
@@ -1851,7 +1898,7 @@ def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
         finally:
             t.cancel()
     else:
-        lp.run_callback(_killall, greenlets, exception)
+        lp.run_callback(_killall, need_killed, exception)
 
 
 def _killall3(greenlets, exception, waiter):
@@ -1923,7 +1970,7 @@ def wait(objects=None, timeout=None, count=None):
 def joinall(greenlets, timeout=None, raise_error=False, count=None):
     """Wait for *greenlets*; return those that finished (in finishing order)."""
     if greenlets is None:
-        raise TypeError("'NoneType' object is not iterable")
+        return wait(None, timeout=timeout)
     greenlets = list(greenlets)
     if not raise_error:
         # The common case: skip the generator when all are already done.

@@ -16,9 +16,11 @@ def fork():
 
 
 def shutdown():
-    """Destroy the current thread's hub and loop (the 0.13 ``gevent.shutdown``)."""
+    """The 0.13 ``gevent.shutdown``: run what is pending until the loop has
+    nothing left, then destroy the current thread's hub and its loop."""
     hub = _get_hub()
-    if hub is not None and not hub.dead:
-        hub.destroy(destroy_loop=True)
-    elif hub is not None:
-        hub.destroy(destroy_loop=True)
+    if hub is None:
+        return
+    if not hub.dead:
+        hub.join()
+    hub.destroy(destroy_loop=True)

@@ -1,7 +1,7 @@
 """The exceptions gevent defines (gevent.exceptions)."""
 from geventc._hub import (
     LoopExit, BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError,
-    HubDestroyed, InvalidThreadUseError,
+    HubDestroyed, InvalidThreadUseError, GreenletExit,
 )
 
 __all__ = ['LoopExit']

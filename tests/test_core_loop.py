@@ -116,19 +116,34 @@ class TestLoopBasics:
             assert_ok(res)
             assert res.stdout.strip() == name, describe(res)
 
-    def test_libev_flags_env_var_is_ignored(self):
-        # gevent creates its loops with EVFLAG_NOENV: LIBEV_FLAGS=1 (select)
-        # must NOT change the backend of the hub's loop.
+    @pytest.mark.geventc_only
+    def test_libev_flags_env_var_selects_backend(self):
+        # The issue asks for LIBEV_FLAGS (libev's bit mask, or backend names)
+        # to choose the backend; gevent 26.9.0 ignores it (EVFLAG_NOENV).
         code = """
             import geventc as gevent
             print(gevent.get_hub().loop.backend)
         """
-        plain = run_python(code, extra_env={'LIBEV_FLAGS': None, 'GEVENT_BACKEND': None})
-        with_env = run_python(code, extra_env={'LIBEV_FLAGS': '1', 'GEVENT_BACKEND': None})
+        clean = {'LIBEV_FLAGS': None, 'GEVENT_BACKEND': None, 'GEVENTC_BACKEND': None}
+        plain = run_python(code, extra_env=clean)
         assert_ok(plain)
-        assert_ok(with_env)
-        assert plain.stdout.strip() != 'select'
-        assert with_env.stdout.strip() == plain.stdout.strip()
+        assert plain.stdout.strip() == 'epoll'
+        for value, expected in (('1', 'select'), ('2', 'poll'), ('select', 'select'), ('poll', 'poll')):
+            res = run_python(code, extra_env=dict(clean, LIBEV_FLAGS=value))
+            assert_ok(res)
+            assert res.stdout.strip() == expected, (value, describe(res))
+
+    @pytest.mark.geventc_only
+    def test_bad_libev_flags_is_a_clear_error(self):
+        res = run_python("""
+            import geventc as gevent
+            try:
+                gevent.get_hub()
+            except ValueError as e:
+                print('ValueError', 'bogus' in str(e))
+        """, extra_env={'LIBEV_FLAGS': 'bogus', 'GEVENT_BACKEND': None, 'GEVENTC_BACKEND': None})
+        assert_ok(res)
+        assert res.stdout.strip() == 'ValueError True'
 
 
 # ---------------------------------------------------------------------------
