@@ -13,6 +13,13 @@ cdef struct loop_state:
     PyThreadState* tstate
 
 
+cdef enum:
+    # callback.kind: call `callback(*args)`, or switch into the greenlet
+    # `callback` with `args` through greenlet's C API.
+    CALL_KIND = 0
+    SWITCH_KIND = 1
+
+
 cdef class callback:
     # A queued call. `callback is None` means it was run or stopped.
     cdef public object callback
@@ -43,6 +50,10 @@ cdef class loop:
     cdef int _backend_fd
     # Active watchers that keep the loop alive, counted by the watchers.
     cdef Py_ssize_t _activecnt
+    # How many more queued switches a greenlet in sleep(0) may hand control
+    # to directly, without a round trip through the hub; renewed each time
+    # the hub runs a callback, so the hub still polls within its budget.
+    cdef int _direct_budget
     # Cross-thread wake-up and the Python-signal wake-up (main thread only).
     cdef libev.ev_async _threadsafe_async
     cdef libev.ev_io _sigwake_io
@@ -57,6 +68,7 @@ cdef class loop:
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
     cdef callback run_switch(self, object glet, tuple args)
+    cdef callback pop_direct_switch(self)
     cdef int _run_callbacks(self) except -1
     cdef int _drain_threadsafe(self) except -1
     cdef int _check_signals(self) noexcept

@@ -27,7 +27,7 @@ from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
     PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
     PyGreenlet_MAIN)
-from geventc._core cimport loop, callback as core_callback, timer as core_timer
+from geventc._core cimport loop, callback as core_callback, timer as core_timer, SWITCH_KIND
 
 import heapq as _heapq
 import os as _os
@@ -942,6 +942,7 @@ cdef class AbstractLinkable:
         cdef bint only_while_ready = not self._notify_all
         cdef Py_ssize_t i = 0
         cdef set done = None
+        cdef tuple switch_args = (self,)
         if not links:
             return []
         final_link = links[-1]
@@ -954,12 +955,16 @@ cdef class AbstractLinkable:
                 i += 1
                 if link is None:
                     continue
-                if done is None:
-                    done = set()
-                id_link = id(link)
-                if id_link not in done:
-                    done.add(id_link)
-                    _call_link(self, link)
+                if PyGreenlet_Check(link):
+                    # A greenlet waits on one object once: no duplicate check.
+                    _switch_link(self, link, switch_args)
+                else:
+                    if done is None:
+                        done = set()
+                    id_link = id(link)
+                    if id_link not in done:
+                        done.add(id_link)
+                        _call_link(self, link)
                 if link is final_link:
                     break
         finally:
@@ -1012,17 +1017,8 @@ cdef class AbstractLinkable:
         return self.ready()
 
 
-cdef inline int _call_link(object source, object link) except -1:
-    # A waiting greenlet links itself (not a bound method): switch to it
-    # through the C API. Anything else is a callable taking the source.
-    cdef tuple args
+cdef int _report_link_error(object source, object link) noexcept:
     try:
-        if PyGreenlet_Check(link):
-            args = (source,)
-            PyGreenlet_Switch(<greenlet>link, <PyObject*>args, NULL)
-        else:
-            link(source)
-    except BaseException:
         hub = getattr(source, 'hub', None)
         if hub is None:
             hub = _get_hub_c()
@@ -1030,6 +1026,29 @@ cdef inline int _call_link(object source, object link) except -1:
             hub.handle_error((link, source), *_sys.exc_info())
         else:
             _traceback.print_exc()
+    except BaseException:
+        pass
+    return 0
+
+
+cdef inline int _switch_link(object source, object glet, tuple args) noexcept:
+    # A waiting greenlet links itself, not a bound method: switch through
+    # the C API.
+    try:
+        PyGreenlet_Switch(<greenlet>glet, <PyObject*>args, NULL)
+    except BaseException:
+        _report_link_error(source, glet)
+    return 0
+
+
+cdef inline int _call_link(object source, object link) noexcept:
+    try:
+        if PyGreenlet_Check(link):
+            _switch_link(source, link, (source,))
+        else:
+            link(source)
+    except BaseException:
+        _report_link_error(source, link)
     return 0
 
 
@@ -1834,7 +1853,15 @@ def sleep(seconds=0, ref=True):
             raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
         cb = lp.run_switch(glet, ())
         try:
-            hub.switch_c()
+            nxt = lp.pop_direct_switch() if type(glet) is Greenlet else None
+            if nxt is not None:
+                target = nxt.callback
+                args = nxt.args
+                nxt.callback = None
+                nxt.args = None
+                PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
+            else:
+                hub.switch_c()
         except BaseException:
             cb.stop()
             raise
