@@ -1930,15 +1930,18 @@ def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
 
 def _killall3(greenlets, exception, waiter):
     diehards = []
-    for g in greenlets:
-        if not g.dead:
+    try:
+        for g in greenlets:
             try:
-                g.throw(exception)
+                if not g.dead:
+                    g.throw(exception)
+                    if not g.dead:
+                        diehards.append(g)
             except BaseException:
-                g.parent.handle_error(g, *_sys.exc_info())
-            if not g.dead:
-                diehards.append(g)
-    waiter.switch(diehards)
+                get_hub().handle_error(g, *_sys.exc_info())
+    finally:
+        # Whatever went wrong above, the killer must not wait forever.
+        waiter.switch(diehards)
 
 
 def iwait(objects, timeout=None, count=None):
