@@ -84,7 +84,8 @@ def ext_modules():
     exts = [
         extension('geventc._core', 'geventc/_core.pyx'),
         extension('geventc._hub', 'geventc/_hub.pyx',
-                  depends=['geventc/_arena.pxi', 'geventc/_locks.pxi', 'geventc/_locks_decl.pxi']),
+                  depends=['geventc/_arena.pxi', 'geventc/_capi.pxi', 'geventc/_locks.pxi',
+                           'geventc/_locks_decl.pxi', 'include/geventc.h']),
     ]
     for name, opts in sorted(OPTIONAL.items()):
         if not os.path.exists(os.path.join(HERE, 'geventc', name + '.pyx')):
@@ -99,4 +100,15 @@ def ext_modules():
                      nthreads=int(os.environ.get('GEVENTC_CYTHON_JOBS', '2')))
 
 
+def ship_public_header():
+    # geventc.get_include() must find geventc.h in an installed wheel too.
+    import shutil
+    src = os.path.join(HERE, 'include', 'geventc.h')
+    dst_dir = os.path.join(HERE, 'geventc', 'include')
+    if os.path.exists(src):
+        os.makedirs(dst_dir, exist_ok=True)
+        shutil.copyfile(src, os.path.join(dst_dir, 'geventc.h'))
+
+
+ship_public_header()
 setup(ext_modules=ext_modules())

@@ -19,6 +19,17 @@ from geventc._hub import (
     wait, with_timeout, spawn_link, spawn_link_value, spawn_link_exception,
 )
 from geventc._util import fork, shutdown
+from geventc._hub import _C_API  # the capsule behind include/geventc.h
+
+
+def get_include():
+    """The folder holding geventc.h, for C extensions using geventc's C API."""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, 'include'), os.path.join(os.path.dirname(here), 'include')):
+        if os.path.exists(os.path.join(candidate, 'geventc.h')):
+            return candidate
+    return os.path.join(here, 'include')
 
 getswitchinterval = _sys.getswitchinterval
 setswitchinterval = _sys.setswitchinterval

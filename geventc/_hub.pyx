@@ -2083,6 +2083,11 @@ def reinit(hub=None):
         hub.loop.reinit()
 
 
+# -- the C API -------------------------------------------------------------------
+
+include "_capi.pxi"
+
+
 # -- semaphores and locks ------------------------------------------------------
 
 include "_locks.pxi"

@@ -1,0 +1,62 @@
+# The C API published as the capsule `geventc._C_API` (include/geventc.h).
+# Slot numbers are append-only: never reorder this table.
+
+from cpython.pycapsule cimport PyCapsule_New
+
+cdef enum:
+    _CAPI_VERSION = 1
+    _CAPI_SLOTS = 7
+
+cdef void* _c_api[_CAPI_SLOTS]
+
+
+cdef object _capi_get_hub():
+    return get_hub()
+
+
+cdef int _capi_sleep(double seconds) except -1:
+    sleep(seconds)
+    return 0
+
+
+cdef object _capi_spawn(PyObject* func, PyObject* args, PyObject* kwargs):
+    cdef tuple a = () if args == NULL else <tuple?><object>args
+    cdef dict k = {} if kwargs == NULL else <dict?><object>kwargs
+    return spawn_c(<object>func, a, k)
+
+
+cdef int _capi_wait_fd(int fd, int events, double timeout) except -1:
+    cdef HubBase hub = get_hub()
+    watcher = hub.loop.io(fd, events)
+    t = _start_new_or_dummy(timeout if timeout >= 0 else None)
+    try:
+        hub.wait(watcher)
+    finally:
+        t.cancel()
+        watcher.close()
+    return 0
+
+
+cdef object _capi_run_callback(PyObject* func, PyObject* args):
+    cdef tuple a = () if args == NULL else <tuple?><object>args
+    return get_hub().loop.run_callback_c(<object>func, a)
+
+
+cdef object _capi_run_callback_threadsafe(PyObject* hub, PyObject* func, PyObject* args):
+    cdef tuple a = () if args == NULL else <tuple?><object>args
+    return (<HubBase?><object>hub).loop.run_callback_threadsafe(<object>func, *a)
+
+
+cdef int _capi_version() noexcept:
+    return _CAPI_VERSION
+
+
+_c_api[0] = <void*>_capi_get_hub
+_c_api[1] = <void*>_capi_sleep
+_c_api[2] = <void*>_capi_spawn
+_c_api[3] = <void*>_capi_wait_fd
+_c_api[4] = <void*>_capi_run_callback
+_c_api[5] = <void*>_capi_run_callback_threadsafe
+_c_api[6] = <void*>_capi_version
+
+_C_API = PyCapsule_New(<void*>_c_api, b'geventc._C_API', NULL)

@@ -1,0 +1,34 @@
+# Layout and typed entry points of the cooperative socket, so that other
+# compiled modules (servers, pywsgi) recv/send/wait without Python dispatch.
+
+from geventc._core cimport io
+from geventc._hub cimport HubBase
+
+
+cdef class socket:
+    # The real socket: an instance of a _socket.socket subclass, kept
+    # non-blocking; after close()/detach() a _closedsocket placeholder.
+    cdef object _sock_obj
+    # _sock_obj is a live _socket.socket whose descriptor is read from its
+    # struct (never a cached number that close() elsewhere would make stale).
+    cdef bint _real
+    cdef readonly HubBase hub
+    # The stdlib's timeout: None (cooperatively blocking) is kept as -1.
+    cdef double _timeout
+    cdef object _timeout_obj
+    # One read and one write watcher, made on the first wait.
+    cdef io _read_io
+    cdef io _write_io
+    cdef bint _ref
+    cdef public Py_ssize_t _io_refs
+    cdef public bint _closed
+    cdef object __weakref__
+
+    cdef int _fd(self) except -1
+    cdef io _get_read_io(self)
+    cdef io _get_write_io(self)
+    cdef int _wait_c(self, io w, object timeout_exc) except -1
+    cdef object _recv_c(self, Py_ssize_t bufsize, int flags)
+    cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1
+    cdef int _sendall_c(self, const char* buf, Py_ssize_t n, int flags) except -1
+    cdef int _set_sock(self, object sock) except -1

@@ -1,0 +1,856 @@
+"""Native worker threads for calls that would block the hub (gevent.threadpool).
+
+Design: a task crosses into the workers through a C-level
+``_queue.SimpleQueue`` (never monkey-patched; its ``get`` releases the GIL).
+Results come back through ONE ``async_`` watcher per pool: the worker appends
+the finished task to a deque (atomic under the GIL) and sends the watcher;
+the hub drains the deque and wakes the greenlets waiting on the results.
+gevent makes and starts an async watcher per task; one watcher per pool
+drops that cost from every round trip.
+
+Invariants (all bookkeeping is done in the hub's thread, never in a worker):
+
+- The watcher is always started; it is ``ref``'d (keeps the loop alive) exactly
+  while tasks are outstanding or workers are being stopped, so a greenlet
+  waiting on a result never sees ``LoopExit``, and an idle pool never keeps
+  the program running.
+- ``_unfinished`` counts tasks from submission until their result has been
+  delivered in the hub; ``_free`` counts the slots left: gevent allows
+  ``maxsize + 1`` outstanding tasks before ``spawn`` blocks, and so do we.
+- A worker leaving (stopped, or idle past ``idle_task_timeout``) reports
+  through the same deque, so the pool learns of it in the hub.
+- Killing a greenlet that waits on a result only abandons its Waiter: the
+  task still runs, its result is dropped, and its slot comes back.
+"""
+import collections
+import concurrent.futures
+import concurrent.futures.thread
+import os
+import sys
+import weakref
+from _queue import Empty, SimpleQueue
+
+from geventc._hub import (
+    AsyncResult, Event, Greenlet, InvalidThreadUseError, Waiter,
+    get_hub, get_hub_if_exists, getcurrent,
+)
+
+__all__ = ['ThreadPool', 'ThreadResult', 'ThreadPoolExecutor']
+
+
+def _original(module_name, name):
+    # The unpatched function, even after monkey-patching (geventc.monkey
+    # keeps the originals; before it exists, the module still holds them).
+    try:
+        from geventc.monkey import get_original
+    except ImportError:
+        return getattr(__import__(module_name), name)
+    return get_original(module_name, name)
+
+
+_start_new_thread = _original('_thread', 'start_new_thread')
+_get_ident = _original('_thread', 'get_ident')
+_allocate_lock = _original('_thread', 'allocate_lock')
+
+
+def _format_hub(hub):
+    if hub is None:
+        return '<missing>'
+    return '<%s at 0x%x thread_ident=0x%x>' % (
+        type(hub).__name__, id(hub), hub.thread_ident or 0)
+
+
+class _Task(object):
+    # One call handed to a worker. `receiver` is a Waiter (apply), an
+    # AsyncResult (spawn) or a ThreadResult; the worker fills value/exc_info.
+    __slots__ = ('func', 'args', 'kwargs', 'receiver', 'value', 'exc_info', 'worker')
+
+    def __init__(self, func, args, kwargs, receiver):
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.receiver = receiver
+        self.value = None
+        self.exc_info = None
+        self.worker = None
+
+
+class _Worker(object):
+    # Names a worker thread (the context of its errors) and, when queued in
+    # the results deque, reports that the thread has left.
+    __slots__ = ('thread_ident', 'hub', 'stopped', '__weakref__')
+
+    def __init__(self, hub):
+        self.thread_ident = 0
+        self.hub = hub
+        self.stopped = False
+
+    def __repr__(self):
+        return '<ThreadPoolWorker at 0x%x thread_ident=0x%x threadpool-hub=%s>' % (
+            id(self), self.thread_ident, _format_hub(self.hub))
+
+
+def _run_hooks_before():
+    threading = sys.modules.get('threading')
+    if threading is not None:
+        profile = getattr(threading, '_profile_hook', None)
+        if profile is not None:
+            sys.setprofile(profile)
+        trace = getattr(threading, '_trace_hook', None)
+        if trace is not None:
+            sys.settrace(trace)
+
+
+def _worker_main(worker, tasks, done, send, idle_timeout):
+    # Runs in the worker thread. It touches no pool state: it only takes
+    # tasks and appends finished ones (and finally itself) to `done`.
+    worker.thread_ident = _get_ident()
+    get = tasks.get
+    append = done.append
+    _sys = sys
+    try:
+        while True:
+            try:
+                task = get() if idle_timeout < 0 else get(True, idle_timeout)
+            except Empty:
+                break
+            if task is None:
+                worker.stopped = True
+                break
+            try:
+                _run_hooks_before()
+                task.value = task.func(*task.args, **task.kwargs)
+                task.func = None
+            except BaseException:
+                task.exc_info = _sys.exc_info()
+                task.worker = worker
+            finally:
+                # The task's own hooks must not outlive it.
+                if _sys.getprofile() is not None:
+                    _sys.setprofile(None)
+                if _sys.gettrace() is not None:
+                    _sys.settrace(None)
+            task.args = task.kwargs = None
+            append(task)
+            task = None
+            try:
+                send()
+            except BaseException:
+                pass  # the loop is gone; nobody waits any more
+    finally:
+        # A task may have made a hub in this thread: it dies with the thread.
+        hub = get_hub_if_exists()
+        if hub is not None:
+            try:
+                hub.destroy(True)
+            except BaseException:
+                pass
+        append(worker)
+        try:
+            send()
+        except BaseException:
+            pass
+
+
+_live_pools = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for pool in list(_live_pools):
+        pool._reset_after_fork()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ThreadPool(object):
+    """A pool of native worker threads, for functions that block or don't cooperate.
+
+    Use the hub's pool rather than making one: ``get_hub().threadpool``.
+    ``spawn`` returns an :class:`~geventc.event.AsyncResult`; ``apply`` waits
+    for the result (an exception raised by the function is re-raised, after
+    the hub has reported it, as gevent does). Threads are started on demand,
+    up to *maxsize*. Use an instance only from its hub's thread.
+
+    ``len(pool)`` is the number of unfinished tasks (so an idle pool is false).
+    *idle_task_timeout* (seconds, -1 for never) lets idle threads exit.
+    """
+
+    def __init__(self, maxsize, hub=None, idle_task_timeout=-1):
+        if hub is None:
+            hub = get_hub()
+        self.hub = hub
+        self.pid = os.getpid()
+        self.manager = None
+        self._idle_task_timeout = idle_task_timeout
+        self._maxsize = 0
+        self._free = 1
+        self._slot_waiters = collections.deque()
+        self._join_waiters = []
+        self._exit_waiters = []
+        self._workers = set()
+        self._stops = 0
+        self._unfinished = 0
+        self._tasks = SimpleQueue()
+        self._done = collections.deque()
+        self._async = hub.loop.async_(ref=False)
+        self._async.start(self._on_results)
+        self._ref = False
+        self._killed = False
+        self._set_maxsize(maxsize)
+        _live_pools.add(self)
+
+    # -- size ------------------------------------------------------------------
+
+    def _get_maxsize(self):
+        return self._maxsize
+
+    def _set_maxsize(self, maxsize):
+        if not isinstance(maxsize, int):
+            raise TypeError('maxsize must be integer: %r' % (maxsize,))
+        if maxsize < 0:
+            raise ValueError('maxsize must not be negative: %r' % (maxsize,))
+        self._free += maxsize - self._maxsize
+        self._maxsize = maxsize
+        self.adjust()
+        self._wake_slot_waiters()
+
+    maxsize = property(_get_maxsize, _set_maxsize, doc="""\
+    The most worker threads the pool runs; about the most tasks that may be
+    outstanding before ``spawn`` blocks (gevent allows ``maxsize + 1``).""")
+
+    def _get_size(self):
+        return len(self._workers) - self._stops
+
+    def _set_size(self, size):
+        if size < 0:
+            raise ValueError('Size of the pool cannot be negative: %r' % (size,))
+        if size > self._maxsize:
+            raise ValueError('Size of the pool cannot be bigger than maxsize: %r > %r'
+                             % (size, self._maxsize))
+        live = len(self._workers) - self._stops
+        while live < size:
+            self._add_thread()
+            live += 1
+        if live > size:
+            self._stop_threads(live - size)
+        self._wait_for_exits(size)
+
+    size = property(_get_size, _set_size, doc="""\
+    The number of running worker threads. Setting it starts or stops threads
+    (a stopped thread finishes the tasks queued before it first); it waits
+    for stopped threads to leave unless called from the hub.""")
+
+    def __len__(self):
+        return self._unfinished
+
+    def __repr__(self):
+        return '<%s at 0x%x tasks=%s size=%s maxsize=%s hub=%s>' % (
+            type(self).__name__, id(self), self._unfinished, self.size,
+            self._maxsize, _format_hub(self.hub))
+
+    def adjust(self):
+        """Start threads for waiting tasks (up to maxsize); stop any above maxsize."""
+        live = len(self._workers) - self._stops
+        while live < self._maxsize and self._unfinished > live:
+            self._add_thread()
+            live += 1
+        if live > self._maxsize:
+            self._stop_threads(live - self._maxsize)
+
+    def _add_thread(self):
+        worker = _Worker(self.hub)
+        self._workers.add(worker)
+        try:
+            _start_new_thread(_worker_main, (worker, self._tasks, self._done,
+                                             self._async.send, self._idle_task_timeout))
+        except BaseException:
+            self._workers.discard(worker)
+            raise
+
+    def _stop_threads(self, count):
+        # A sentinel per thread, behind the tasks already queued.
+        for _ in range(count):
+            self._tasks.put(None)
+        self._stops += count
+        self._update_ref()
+
+    def _wait_for_exits(self, size):
+        hub = self.hub
+        while len(self._workers) > size:
+            if hub is None or hub.dead or hub.loop is None or getcurrent() is hub \
+                    or get_hub_if_exists() is not hub:
+                return
+            waiter = Waiter(hub)
+            self._exit_waiters.append(waiter)
+            try:
+                waiter.get()
+            finally:
+                if waiter in self._exit_waiters:
+                    self._exit_waiters.remove(waiter)
+
+    def join(self):
+        """Wait until every task submitted so far has finished."""
+        while self._unfinished > 0:
+            waiter = Waiter(self.hub)
+            self._join_waiters.append(waiter)
+            try:
+                waiter.get()
+            finally:
+                if waiter in self._join_waiters:
+                    self._join_waiters.remove(waiter)
+
+    def kill(self):
+        """Stop every thread (each finishes the tasks queued before it first)."""
+        self.size = 0
+
+    # -- the hub side ------------------------------------------------------------
+
+    def _update_ref(self):
+        want = self._unfinished > 0 or self._stops > 0
+        if want != self._ref:
+            self._ref = want
+            self._async.ref = want
+
+    def _on_results(self):
+        # In the hub: deliver what the workers finished.
+        done = self._done
+        popleft = done.popleft
+        hub = self.hub
+        try:
+            while done:
+                item = popleft()
+                if type(item) is _Worker:
+                    self._on_worker_exit(item)
+                    continue
+                self._unfinished -= 1
+                self._free += 1
+                if self._unfinished <= 0:
+                    self._unfinished = 0
+                    self._update_ref()
+                    if self._join_waiters:
+                        self._wake_all(self._join_waiters)
+                if self._slot_waiters:
+                    self._wake_slot_waiters()
+                receiver = item.receiver
+                item.receiver = None
+                exc_info = item.exc_info
+                if exc_info is None:
+                    value = item.value
+                    item.value = None
+                    if type(receiver) is Waiter:
+                        receiver.switch(value)
+                    elif receiver is not None:
+                        receiver.set(value)
+                else:
+                    context = (item.worker, item.func)
+                    item.exc_info = item.func = item.worker = None
+                    try:
+                        hub.handle_error(context, *exc_info)
+                    finally:
+                        if type(receiver) is Waiter:
+                            receiver.throw(*exc_info)
+                        elif receiver is not None:
+                            receiver.set_exception(exc_info[1], exc_info)
+        finally:
+            if done:
+                # Interrupted by an error: come back for the rest.
+                self._async.send()
+
+    def _on_worker_exit(self, worker):
+        self._workers.discard(worker)
+        if worker.stopped:
+            self._stops -= 1
+            self._update_ref()
+        if self._exit_waiters:
+            self._wake_all(self._exit_waiters)
+        if self._unfinished > len(self._workers) - self._stops:
+            self.adjust()
+
+    def _wake_all(self, waiters):
+        hub_loop = self.hub.loop
+        for waiter in waiters[:]:
+            hub_loop.run_callback(waiter.switch, None)
+        del waiters[:]
+
+    def _wake_slot_waiters(self):
+        count = self._free
+        run_callback = self.hub.loop.run_callback
+        while count > 0 and self._slot_waiters:
+            run_callback(self._slot_waiters.popleft().switch, None)
+            count -= 1
+
+    def _reset_after_fork(self):
+        # The threads did not survive fork(): start again with none.
+        self.pid = os.getpid()
+        self._tasks = SimpleQueue()
+        self._done = collections.deque()
+        self._workers = set()
+        self._stops = 0
+        self._unfinished = 0
+        self._free = self._maxsize + 1
+        self._slot_waiters.clear()
+        del self._join_waiters[:]
+        del self._exit_waiters[:]
+        try:
+            self._update_ref()
+        except BaseException:
+            pass
+
+    # -- submitting --------------------------------------------------------------
+
+    def _acquire_slot(self):
+        while self._free <= 0:
+            waiter = Waiter(self.hub)
+            self._slot_waiters.append(waiter)
+            try:
+                waiter.get()
+            except BaseException:
+                try:
+                    self._slot_waiters.remove(waiter)
+                except ValueError:
+                    # Woken, then interrupted: hand the wake-up on.
+                    self._wake_slot_waiters()
+                raise
+        self._free -= 1
+
+    def _submit(self, task):
+        self._acquire_slot()
+        self._unfinished += 1
+        if self._unfinished > len(self._workers) - self._stops:
+            try:
+                self.adjust()
+            except BaseException:
+                # No new thread (say, "can't start new thread"): queue the
+                # task for the threads there are, or give it up if none.
+                if len(self._workers) - self._stops <= 0:
+                    self._unfinished -= 1
+                    self._free += 1
+                    raise
+        self._update_ref()
+        self._tasks.put(task)
+
+    def _check_thread(self):
+        if get_hub_if_exists() is not self.hub:
+            raise InvalidThreadUseError(
+                'A ThreadPool may be used only from its hub\'s thread; pool hub=%s'
+                % (_format_hub(self.hub),))
+
+    def spawn(self, func, *args, **kwargs):
+        """Run ``func(*args, **kwargs)`` in a worker thread; return an AsyncResult.
+
+        Waits (cooperatively) for a free slot. Only from the hub's thread:
+        raises :class:`~geventc.exceptions.InvalidThreadUseError` otherwise.
+        """
+        self._check_thread()
+        result = AsyncResult()
+        self._submit(_Task(func, args, kwargs, result))
+        return result
+
+    def _apply_immediately(self):
+        # From a worker (or any other thread) waiting on this hub is
+        # impossible: run the function right there.
+        return get_hub_if_exists() is not self.hub
+
+    def _apply_async_use_greenlet(self):
+        return True
+
+    def _apply_async_cb_spawn(self, callback, result):
+        callback(result)
+
+    def apply(self, func, args=None, kwds=None):
+        """Run ``func(*args, **kwds)`` in a worker thread and return its result."""
+        if args is None:
+            args = ()
+        if kwds is None:
+            kwds = {}
+        if self._apply_immediately():
+            return func(*args, **kwds)
+        waiter = Waiter(self.hub)
+        self._submit(_Task(func, args, kwds, waiter))
+        return waiter.get()
+
+    def apply_cb(self, func, args=None, kwds=None, callback=None):
+        """:meth:`apply`, then ``callback(result)`` in this greenlet."""
+        result = self.apply(func, args, kwds)
+        if callback is not None:
+            callback(result)
+        return result
+
+    def apply_async(self, func, args=None, kwds=None, callback=None):
+        """A new Greenlet that runs :meth:`apply_cb` (never blocks)."""
+        if args is None:
+            args = ()
+        if kwds is None:
+            kwds = {}
+        return Greenlet.spawn(self.apply_cb, func, args, kwds, callback)
+
+    def map(self, func, iterable):
+        """``list(map(func, iterable))``, the calls running in worker threads."""
+        if self._apply_immediately():
+            return [func(item) for item in iterable]
+        results = [self.spawn(func, item) for item in iterable]
+        return [result.get() for result in results]
+
+    def map_cb(self, func, iterable, callback=None):
+        result = self.map(func, iterable)
+        if callback is not None:
+            callback(result)
+        return result
+
+    def map_async(self, func, iterable, callback=None):
+        """A new Greenlet that runs :meth:`map` (then *callback* with the list)."""
+        return Greenlet.spawn(self.map_cb, func, iterable, callback)
+
+    def imap(self, func, *iterables, **kwargs):
+        """imap(func, *iterables, maxsize=None): the results in order, as they come.
+
+        *maxsize* bounds the finished results waiting for the reader."""
+        return self._imap(IMap, func, iterables, kwargs)
+
+    def imap_unordered(self, func, *iterables, **kwargs):
+        """:meth:`imap` yielding results in the order they finish."""
+        return self._imap(IMapUnordered, func, iterables, kwargs)
+
+    def _imap(self, cls, func, iterables, kwargs):
+        maxsize = kwargs.pop('maxsize', None)
+        if kwargs:
+            raise TypeError('Unsupported keyword arguments')
+        return cls.spawn(func, zip(*iterables), self.spawn, maxsize)
+
+
+# -- imap ------------------------------------------------------------------------
+
+class _Failure(object):
+    __slots__ = ('exc', 'raiser')
+
+    def __init__(self, exc, raiser=None):
+        self.exc = exc
+        self.raiser = raiser
+
+    def throw(self):
+        if self.raiser is not None:
+            self.raiser()
+        raise self.exc
+
+
+class IMapUnordered(Greenlet):
+    """An iterator over ``func(*args)`` for each args tuple of *iterable*, the
+    calls made through *spawn*, in the order they finish. The greenlet itself
+    feeds the calls (it may wait for pool slots)."""
+
+    def __init__(self, func, iterable, spawn, maxsize=None):
+        Greenlet.__init__(self)
+        self._func = func
+        self._iterable = iterable
+        self._spawn = spawn
+        self._results = collections.deque()
+        self._reader = None
+        # How many more finished results may pile up (None: unbounded).
+        self._room = maxsize if maxsize else None
+        self._feeder_waiter = None
+        self._outstanding = 0
+        self._count = 0
+        self._fed_all = False
+        self._finished = False
+
+    def __iter__(self):
+        return self
+
+    def _run(self):
+        try:
+            for args in self._iterable:
+                if self._room is not None:
+                    while self._room <= 0:
+                        self._feeder_waiter = Waiter()
+                        try:
+                            self._feeder_waiter.get()
+                        finally:
+                            self._feeder_waiter = None
+                    self._room -= 1
+                index = self._count
+                self._count += 1
+                self._outstanding += 1
+                result = self._spawn(self._func, *args)
+                result.rawlink(lambda source, index=index: self._on_result(index, source))
+        except BaseException as ex:
+            self._finished = True
+            self._put(self._count, _Failure(ex))
+            raise
+        finally:
+            self._func = self._iterable = self._spawn = None
+        self._fed_all = True
+        self._maybe_finish()
+
+    def _maybe_finish(self):
+        if self._fed_all and self._outstanding <= 0 and not self._finished:
+            self._finished = True
+            self._put(self._count, _Failure(StopIteration()))
+
+    def _on_result(self, index, source):
+        self._outstanding -= 1
+        if source.successful():
+            self._put(index, source.value)
+        else:
+            self._put(index, _Failure(source.exception, getattr(source, '_raise_exception', None)))
+        self._maybe_finish()
+
+    def _put(self, index, value):
+        self._results.append(value)
+        self._wake_reader()
+
+    def _wake_reader(self):
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            get_hub().loop.run_callback(reader.switch, None)
+
+    def _take(self):
+        while not self._results:
+            self._reader = waiter = Waiter()
+            try:
+                waiter.get()
+            finally:
+                if self._reader is waiter:
+                    self._reader = None
+        return self._results.popleft()
+
+    def __next__(self):
+        if self._room is not None:
+            self._room += 1
+            if self._feeder_waiter is not None:
+                get_hub().loop.run_callback(self._feeder_waiter.switch, None)
+                self._feeder_waiter = None
+        value = self._take()
+        if type(value) is _Failure:
+            value.throw()
+        return value
+
+
+class IMap(IMapUnordered):
+    """:class:`IMapUnordered` yielding the results in the order of the arguments."""
+
+    def __init__(self, *args, **kwargs):
+        IMapUnordered.__init__(self, *args, **kwargs)
+        self._by_index = {}
+        self._next_index = 0
+
+    def _put(self, index, value):
+        self._by_index[index] = value
+        if index == self._next_index:
+            self._wake_reader()
+
+    def _take(self):
+        while self._next_index not in self._by_index:
+            self._reader = waiter = Waiter()
+            try:
+                waiter.get()
+            finally:
+                if self._reader is waiter:
+                    self._reader = None
+        value = self._by_index.pop(self._next_index)
+        self._next_index += 1
+        return value
+
+
+# -- ThreadResult ----------------------------------------------------------------
+
+class ThreadResult(object):
+    """A one-shot result handed from another thread to a hub (gevent's API).
+
+    Make it in the hub's thread; ``set(value)`` or ``handle_error(context,
+    exc_info)`` from any thread then calls ``call_when_ready()`` and
+    ``receiver(self)`` in the hub."""
+
+    __slots__ = ('exc_info', 'async_watcher', '_call_when_ready', 'value',
+                 'context', 'hub', 'receiver')
+
+    def __init__(self, receiver, hub, call_when_ready):
+        self.receiver = receiver
+        self.hub = hub
+        self.context = None
+        self.value = None
+        self.exc_info = ()
+        self._call_when_ready = call_when_ready
+        self.async_watcher = hub.loop.async_()
+        self.async_watcher.start(self._on_async)
+
+    @property
+    def exception(self):
+        return self.exc_info[1] if self.exc_info else None
+
+    def successful(self):
+        return self.exception is None
+
+    def _on_async(self):
+        self.destroy_in_main_thread(keep_receiver=True)
+        receiver = self.receiver
+        call_when_ready = self._call_when_ready
+        hub = self.hub
+        self.receiver = self._call_when_ready = self.hub = None
+        try:
+            if call_when_ready is not None:
+                call_when_ready()
+            if self.exc_info:
+                hub.handle_error(self.context, *self.exc_info)
+            self.context = None
+            if receiver is not None:
+                receiver(self)
+        finally:
+            self.value = None
+            if self.exc_info:
+                self.exc_info = (self.exc_info[0], self.exc_info[1], None)
+
+    def destroy_in_main_thread(self, keep_receiver=False):
+        """Stop the watcher (only in the hub's thread)."""
+        watcher = self.async_watcher
+        self.async_watcher = None
+        if watcher is not None:
+            watcher.stop()
+            watcher.close()
+        if not keep_receiver:
+            self.context = self.hub = self._call_when_ready = self.receiver = None
+
+    def _send(self):
+        watcher = self.async_watcher
+        if watcher is not None:
+            watcher.send()
+
+    def set(self, value):
+        self.value = value
+        self._send()
+
+    def handle_error(self, context, exc_info):
+        self.context = context
+        self.exc_info = exc_info
+        self._send()
+
+
+# -- concurrent.futures ------------------------------------------------------------
+
+class _CooperativeWaiters(list):
+    # A future's `_waiters`. concurrent.futures.wait()/as_completed() block
+    # on `waiter.event` (a threading.Event) in the calling thread; when that
+    # thread is the hub's, that would block the hub that delivers the
+    # results. Appending to this list swaps the event for a geventc Event,
+    # which a greenlet waits on cooperatively. Futures complete in the hub's
+    # thread, so Event.set() is always called there.
+    __slots__ = ('hub',)
+
+    def append(self, waiter):
+        hub = self.hub
+        if get_hub_if_exists() is hub and getcurrent() is not hub \
+                and type(waiter.event) is not Event:
+            waiter.event = Event()
+        list.append(self, waiter)
+
+
+class _Future(concurrent.futures.Future):
+    """A ``concurrent.futures.Future`` for a task of a :class:`ThreadPoolExecutor`.
+
+    Completed in the hub; ``result()``/``exception()`` wait cooperatively in the
+    hub's thread; ``rawlink``/``unlink`` let ``gevent.wait``/``iwait`` wait on it."""
+
+    def __init__(self, async_result, hub):
+        concurrent.futures.Future.__init__(self)
+        self._waiters = _CooperativeWaiters()
+        self._waiters.hub = hub
+        self._hub = hub
+        self._async_result = async_result
+        self._links = {}
+        self.set_running_or_notify_cancel()
+        async_result.rawlink(self._on_done)
+
+    def _on_done(self, source):
+        if self.done():
+            return
+        if source.successful():
+            self.set_result(source.value)
+        else:
+            self.set_exception(source.exception)
+
+    def _wait_cooperatively(self, timeout):
+        if self.done():
+            return
+        hub = self._hub
+        if get_hub_if_exists() is hub and getcurrent() is not hub:
+            self._async_result.wait(timeout)
+            if not self.done() and self._async_result.ready():
+                self._on_done(self._async_result)
+            if not self.done():
+                raise concurrent.futures.TimeoutError()
+
+    def result(self, timeout=None):
+        self._wait_cooperatively(timeout)
+        return concurrent.futures.Future.result(self, timeout)
+
+    def exception(self, timeout=None):
+        self._wait_cooperatively(timeout)
+        return concurrent.futures.Future.exception(self, timeout)
+
+    # gevent's names (the futures can be waited on with gevent.wait/iwait).
+    def ready(self):
+        return self.done()
+
+    def successful(self):
+        return self.done() and not self.cancelled() and self._exception is None
+
+    @property
+    def value(self):
+        return self._result
+
+    def get(self, block=True, timeout=None):
+        return self._async_result.get(block, timeout)
+
+    def rawlink(self, callback):
+        def link(_source, callback=callback, future=self):
+            callback(future)
+        self._links[callback] = link
+        self._async_result.rawlink(link)
+
+    def unlink(self, callback):
+        link = self._links.pop(callback, None)
+        if link is not None:
+            self._async_result.unlink(link)
+
+
+class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
+    """``concurrent.futures.ThreadPoolExecutor`` running its tasks in a geventc
+    :class:`ThreadPool` of real threads (even when threading is patched).
+
+    Its futures work with ``concurrent.futures.wait``/``as_completed`` and
+    ``future.result()`` inside a greenlet without blocking the hub, and with
+    ``gevent.wait``. Arguments other than *max_workers* are accepted and ignored.
+    """
+
+    def __init__(self, *args, **kwargs):
+        concurrent.futures.ThreadPoolExecutor.__init__(self, *args, **kwargs)
+        self._threadpool = ThreadPool(self._max_workers)
+
+    def submit(self, fn, *args, **kwargs):
+        with self._shutdown_lock:
+            if self._broken:
+                raise concurrent.futures.thread.BrokenThreadPool(self._broken)
+            if self._shutdown:
+                raise RuntimeError('cannot schedule new futures after shutdown')
+            pool = self._threadpool
+        return _Future(pool.spawn(fn, *args, **kwargs), pool.hub)
+
+    def shutdown(self, wait=True, **kwargs):
+        concurrent.futures.ThreadPoolExecutor.shutdown(self, wait, **kwargs)
+        pool = self._threadpool
+        if pool is not None:
+            if wait:
+                pool.join()
+                pool.kill()
+            else:
+                pool._stop_threads(pool.size)
+        self._threadpool = None
+
+    kill = shutdown
+
+    def _adjust_thread_count(self):
+        # Our ThreadPool starts the threads.
+        pass
+
