@@ -1,0 +1,519 @@
+"""Every benchmark of the suite, written once against geventc.
+
+The worker selects the implementation *before* importing this module: for the
+gevent column, ``geventc*`` imports are aliased to ``gevent*`` (see _alias.py),
+so each function below does the identical logical work on both.  Only public
+gevent APIs are used.
+
+Each function is ``f(n, m)``: do ``n`` operations (the unit is the ``op`` of its
+registration), timing only the ``with m.timing():`` block.  Features that may
+not exist yet in geventc are imported inside ``with feature():`` so that a
+missing one reports ``n/a`` instead of failing.
+"""
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+
+import geventc as gevent
+
+import _alias
+from _harness import benchmark, feature
+
+PERF_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+def noop():
+    pass
+
+
+def spawn_all(func, args_list):
+    return [gevent.spawn(func, *args) for args in args_list]
+
+
+def join_all(greenlets):
+    gevent.joinall(greenlets, raise_error=True)
+
+
+def split(n, parts):
+    """n operations spread over ``parts`` greenlets (at least 1 each)."""
+    return max(1, n // parts)
+
+
+# --------------------------------------------------------------------------
+# greenlet life cycle
+
+@benchmark('spawn_join_all', title='spawn N greenlets (all alive), then joinall',
+           op='greenlet', default=100_000, quick=20_000, inner=1)
+def spawn_join_all(n, m):
+    with m.timing():
+        join_all([gevent.spawn(noop) for _ in range(n)])
+
+
+SPAWN_BATCH = 1000
+
+
+@benchmark('spawn_join_batch1000', title='spawn + joinall in batches of 1000',
+           op='greenlet', default=30_000, quick=6_000, ci=2_000, inner=2)
+def spawn_join_batches(n, m):
+    with m.timing():
+        left = n
+        while left > 0:
+            batch = min(SPAWN_BATCH, left)
+            join_all([gevent.spawn(noop) for _ in range(batch)])
+            left -= batch
+
+
+# --------------------------------------------------------------------------
+# switching
+
+def sleep0_loop(count):
+    sleep = gevent.sleep
+    for _ in range(count):
+        sleep(0)
+
+
+def sleep0_switching(n, m, greenlets):
+    per = split(n, greenlets)
+    with m.timing():
+        join_all(spawn_all(sleep0_loop, [(per,)] * greenlets))
+
+
+@benchmark('sleep0_2_greenlets', title='sleep(0) switching between 2 greenlets',
+           op='sleep(0)', default=200_000, quick=40_000, ci=4_000)
+def sleep0_2(n, m):
+    sleep0_switching(n, m, 2)
+
+
+@benchmark('sleep0_100_greenlets', title='sleep(0) switching between 100 greenlets',
+           op='sleep(0)', default=200_000, quick=40_000, ci=4_000)
+def sleep0_100(n, m):
+    sleep0_switching(n, m, 100)
+
+
+# --------------------------------------------------------------------------
+# Event
+
+EVENT_WAITERS = 1000
+
+
+@benchmark('event_1000_waiters', title='Event.set() waking 1000 waiters, repeated',
+           op='wake-up', default=100_000, quick=20_000, ci=4_000)
+def event_wakeups(n, m):
+    from geventc.event import Event
+    rounds = split(n, EVENT_WAITERS)
+    go = [Event() for _ in range(rounds)]
+    done = [Event() for _ in range(rounds)]
+    passed = [0] * rounds
+
+    def waiter():
+        for r in range(rounds):
+            go[r].wait()
+            passed[r] += 1
+            if passed[r] == EVENT_WAITERS:
+                done[r].set()
+
+    waiters = spawn_all(waiter, [()] * EVENT_WAITERS)
+    gevent.sleep(0)  # every waiter is now blocked on go[0]
+    with m.timing():
+        for r in range(rounds):
+            go[r].set()
+            done[r].wait()
+    join_all(waiters)
+
+
+# --------------------------------------------------------------------------
+# Timeout
+
+@benchmark('timeout_start_cancel', title='t = Timeout(10); t.start(); t.cancel()',
+           op='timeout', default=150_000, quick=30_000, ci=5_000)
+def timeout_start_cancel(n, m):
+    Timeout = gevent.Timeout
+    with m.timing():
+        for _ in range(n):
+            t = Timeout(10)
+            t.start()
+            t.cancel()
+
+
+@benchmark('timeout_with', title='with Timeout(10): pass',
+           op='timeout', default=150_000, quick=30_000, ci=5_000)
+def timeout_with(n, m):
+    Timeout = gevent.Timeout
+    with m.timing():
+        for _ in range(n):
+            with Timeout(10):
+                pass
+
+
+# --------------------------------------------------------------------------
+# queues
+
+@benchmark('queue_put_get', title='unbounded Queue: put(x); get() in one greenlet',
+           op='put+get', default=1_000_000, quick=200_000, ci=5_000)
+def queue_put_get(n, m):
+    with feature():
+        from geventc.queue import Queue
+    q = Queue()
+    put, get = q.put, q.get
+    with m.timing():
+        for i in range(n):
+            put(i)
+            get()
+
+
+@benchmark('queue1_pingpong', title='Queue(1) ping-pong between 2 greenlets',
+           op='round trip', default=50_000, quick=10_000, ci=2_000)
+def queue_pingpong(n, m):
+    with feature():
+        from geventc.queue import Queue
+    ping, pong = Queue(1), Queue(1)
+
+    def echo():
+        for _ in range(n):
+            pong.put(ping.get())
+
+    echoer = gevent.spawn(echo)
+    with m.timing():
+        for i in range(n):
+            ping.put(i)
+            pong.get()
+    join_all([echoer])
+
+
+# --------------------------------------------------------------------------
+# locks
+
+@benchmark('semaphore_uncontended', title='Semaphore(1): acquire(); release()',
+           op='acquire+release', default=1_000_000, quick=200_000, ci=10_000)
+def semaphore_uncontended(n, m):
+    with feature():
+        from geventc.lock import Semaphore
+    acquire_release(Semaphore(1), n, m)
+
+
+SEMAPHORE_WORKERS = 10
+
+
+@benchmark('semaphore_contended', title='Semaphore(1) shared by 10 greenlets, sleep(0) while held',
+           op='acquire+release', default=100_000, quick=20_000, ci=2_000)
+def semaphore_contended(n, m):
+    with feature():
+        from geventc.lock import Semaphore
+    sem = Semaphore(1)
+    sleep = gevent.sleep
+
+    def worker(count):
+        for _ in range(count):
+            with sem:
+                sleep(0)
+
+    per = split(n, SEMAPHORE_WORKERS)
+    with m.timing():
+        join_all(spawn_all(worker, [(per,)] * SEMAPHORE_WORKERS))
+
+
+@benchmark('lock_uncontended', title='thread.allocate_lock() (= patched threading.Lock): acquire(); release()',
+           op='acquire+release', default=1_000_000, quick=200_000, ci=10_000)
+def lock_uncontended(n, m):
+    with feature():
+        from geventc.thread import allocate_lock
+    acquire_release(allocate_lock(), n, m)
+
+
+@benchmark('rlock_uncontended', title='lock.RLock: acquire(); release()',
+           op='acquire+release', default=600_000, quick=120_000, ci=5_000)
+def rlock_uncontended(n, m):
+    with feature():
+        from geventc.lock import RLock
+    acquire_release(RLock(), n, m)
+
+
+def acquire_release(lock, n, m):
+    acquire, release = lock.acquire, lock.release
+    with m.timing():
+        for _ in range(n):
+            acquire()
+            release()
+
+
+# --------------------------------------------------------------------------
+# greenlet-local storage
+
+@benchmark('local_getset', title='local.local(): set attribute, get attribute',
+           op='set+get', default=1_000_000, quick=200_000, ci=10_000)
+def local_getset(n, m):
+    with feature():
+        from geventc.local import local
+    loc = local()
+    with m.timing():
+        for i in range(n):
+            loc.value = i
+            loc.value
+
+
+# --------------------------------------------------------------------------
+# network
+
+ECHO_CLIENTS = 100
+ECHO_MESSAGE = b'x' * 64
+
+
+def recv_exactly(sock, size):
+    data = b''
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError('peer closed the connection')
+        data += chunk
+    return data
+
+
+def echo_handler(conn):
+    with conn:
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            conn.sendall(data)
+
+
+class LoopbackServer:
+    """A cooperative accept loop on 127.0.0.1:<ephemeral> spawning ``handler(conn)``."""
+
+    def __init__(self, gsocket, handler):
+        self.listener = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM)
+        self.listener.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(1024)
+        self.address = self.listener.getsockname()
+        self.handlers = []
+        self.acceptor = gevent.spawn(self.accept_loop, handler)
+
+    def accept_loop(self, handler):
+        while True:
+            conn, _ = self.listener.accept()
+            self.handlers.append(gevent.spawn(handler, conn))
+
+    def close(self):
+        self.acceptor.kill()
+        self.listener.close()
+        join_all(self.handlers)
+
+
+@benchmark('socket_echo_100_clients', title='TCP echo over loopback, 100 concurrent clients, 64 B messages',
+           op='round trip', default=20_000, quick=5_000, inner=2)
+def socket_echo(n, m):
+    with feature():
+        from geventc import socket as gsocket
+    server = LoopbackServer(gsocket, echo_handler)
+    clients = [gsocket.create_connection(server.address) for _ in range(ECHO_CLIENTS)]
+
+    def client(sock, count):
+        for _ in range(count):
+            sock.sendall(ECHO_MESSAGE)
+            recv_exactly(sock, len(ECHO_MESSAGE))
+
+    per = split(n, ECHO_CLIENTS)
+    with m.timing():
+        join_all(spawn_all(client, [(sock, per) for sock in clients]))
+    for sock in clients:
+        sock.close()
+    server.close()
+
+
+HTTP_CLIENTS = 10
+HTTP_REQUEST = b'GET / HTTP/1.1\r\nHost: bench\r\n\r\n'
+HTTP_BODY = b'Hello, World!'
+
+
+def hello_app(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain'),
+                              ('Content-Length', str(len(HTTP_BODY)))])
+    return [HTTP_BODY]
+
+
+def read_http_response(sock, buf):
+    """Read one keep-alive response; return (body, bytes already read beyond it)."""
+    while b'\r\n\r\n' not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError('server closed the connection')
+        buf += chunk
+    head, _, rest = buf.partition(b'\r\n\r\n')
+    if not head.startswith(b'HTTP/1.1 200'):
+        raise AssertionError('bad response: %r' % head[:80])
+    length = content_length(head)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError('server closed the connection')
+        rest += chunk
+    return rest[:length], rest[length:]
+
+
+def content_length(head):
+    for line in head.split(b'\r\n')[1:]:
+        name, _, value = line.partition(b':')
+        if name.strip().lower() == b'content-length':
+            return int(value)
+    raise AssertionError('response without Content-Length')
+
+
+def nodelay_listener(gsocket):
+    """A listening socket whose accepted connections inherit TCP_NODELAY.
+
+    pywsgi sends the headers and the body in two writes; with Nagle on, the
+    body would wait for the client's delayed ACK (~40 ms) and the benchmark
+    would measure the kernel's timers instead of the server.
+    """
+    sock = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM)
+    sock.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
+    sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+    sock.bind(('127.0.0.1', 0))
+    sock.listen(1024)
+    return sock
+
+
+@benchmark('http_pywsgi_keepalive', title='pywsgi.WSGIServer, 10 keep-alive clients (raw sockets)',
+           op='request', default=3_000, quick=1_000, inner=2)
+def http_requests(n, m):
+    with feature():
+        from geventc import socket as gsocket
+        from geventc.pywsgi import WSGIServer
+    server = WSGIServer(nodelay_listener(gsocket), hello_app, log=None)
+    server.start()
+    clients = [gsocket.create_connection(server.address) for _ in range(HTTP_CLIENTS)]
+
+    def client(sock, count):
+        buf = b''
+        for _ in range(count):
+            sock.sendall(HTTP_REQUEST)
+            body, buf = read_http_response(sock, buf)
+            if body != HTTP_BODY:
+                raise AssertionError('bad body %r' % body)
+
+    per = split(n, HTTP_CLIENTS)
+    with m.timing():
+        join_all(spawn_all(client, [(sock, per) for sock in clients]))
+    for sock in clients:
+        sock.close()
+    server.stop(timeout=5)
+
+
+# --------------------------------------------------------------------------
+# thread pool and resolver
+
+@benchmark('threadpool_apply', title='get_hub().threadpool.apply(f): round trip to a worker thread',
+           op='apply', default=20_000, quick=4_000, ci=500)
+def threadpool_apply(n, m):
+    apply = gevent.get_hub().threadpool.apply
+    apply(noop)  # the worker thread exists before the timing starts
+    with m.timing():
+        for _ in range(n):
+            apply(noop)
+
+
+THREADPOOL_GREENLETS = 10
+
+
+@benchmark('threadpool_apply_10_greenlets', title='threadpool.apply(f) from 10 greenlets at once',
+           op='apply', default=40_000, quick=8_000)
+def threadpool_apply_concurrent(n, m):
+    apply = gevent.get_hub().threadpool.apply
+
+    def worker(count):
+        for _ in range(count):
+            apply(noop)
+
+    per = split(n, THREADPOOL_GREENLETS)
+    join_all(spawn_all(worker, [(1,)] * THREADPOOL_GREENLETS))  # start the threads
+    with m.timing():
+        join_all(spawn_all(worker, [(per,)] * THREADPOOL_GREENLETS))
+
+
+@benchmark('resolver_getaddrinfo_localhost', title="thread resolver: getaddrinfo('localhost', 80)",
+           op='lookup', default=10_000, quick=2_000)
+def resolver_getaddrinfo(n, m):
+    getaddrinfo = gevent.get_hub().resolver.getaddrinfo
+    getaddrinfo('localhost', 80)
+    with m.timing():
+        for _ in range(n):
+            getaddrinfo('localhost', 80)
+
+
+# --------------------------------------------------------------------------
+# start-up costs, each measured in a fresh child process
+
+CHILD_TEMPLATE = textwrap.dedent('''\
+    import sys, time
+    sys.path.insert(0, {perf_dir!r})
+    import _alias
+    _alias.select({impl!r})
+    {setup}
+    start = time.perf_counter()
+    {timed}
+    print(repr(time.perf_counter() - start))
+''')
+
+
+def child_seconds(setup, timed):
+    """Run ``timed`` after ``setup`` in a fresh interpreter; return its duration."""
+    code = CHILD_TEMPLATE.format(perf_dir=PERF_DIR, impl=_alias.current,
+                                 setup=setup, timed=timed)
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError('child failed: %s' % proc.stderr.strip()[-2000:])
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def child_benchmark(n, m, setup, timed):
+    """Start n children; the result per op is the best child.
+
+    Start-up times have a long tail (page cache, a busy core), and the harness
+    divides by n, hence min * n.
+    """
+    m.record(min(child_seconds(setup, timed) for _ in range(n)) * n)
+
+
+@benchmark('import_time', title='import geventc (fresh process, best of n)',
+           op='import', default=8, quick=3, inner=1)
+def import_time(n, m):
+    child_benchmark(n, m, 'pass', 'import geventc')
+
+
+@benchmark('patch_all_time', title='monkey.patch_all() (fresh process after `from geventc import monkey`, best of n)',
+           op='patch_all', default=5, quick=2, inner=1)
+def patch_all_time(n, m):
+    with feature():
+        import geventc.monkey  # noqa: F401  (only to report n/a early)
+    child_benchmark(n, m, 'from geventc import monkey', 'monkey.patch_all()')
+
+
+# --------------------------------------------------------------------------
+# memory
+
+def rss_bytes():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+@benchmark('memory_blocked_greenlet', title='RSS per greenlet blocked on an Event (10k)',
+           op='greenlet', unit='B', default=10_000, quick=10_000, inner=1, warmup=0.01)
+def memory_blocked(n, m):
+    from geventc.event import Event
+    event = Event()
+    gevent.sleep(0)
+    gc.collect()
+    before = rss_bytes()
+    blocked = spawn_all(event.wait, [()] * n)
+    gevent.sleep(0)  # every greenlet has started and is blocked in wait()
+    gc.collect()
+    m.record(rss_bytes() - before)
+    event.set()
+    join_all(blocked)
