@@ -9,6 +9,7 @@ class Config(object):
         self.loop = None
         self.resolver = self._env('RESOLVER', 'thread')
         self.threadpool_size = int(self._env('THREADPOOL_SIZE', '10') or 10)
+        self.threadpool_idle_task_timeout = float(self._env('THREADPOOL_IDLE_TASK_TIMEOUT', '5.0'))
         self.max_blocking_time = 0.1
         self.monitor_thread = False
         self.track_greenlet_tree = False

@@ -322,6 +322,14 @@ cdef class HubBase(greenlet):
             lp.error_handler = self
             try:
                 lp.run()
+            except BaseException:
+                # Never let an error end the hub: the main greenlet gets it,
+                # and the loop runs again when switched back to.
+                if self.loop is None or self._destroyed:
+                    return
+                lp.error_handler = None
+                self.parent.throw(*_sys.exc_info())
+                continue
             finally:
                 lp.error_handler = None
             if self.loop is None or self._destroyed:
@@ -480,8 +488,14 @@ cdef class HubBase(greenlet):
     @property
     def resolver(self):
         if self._resolver is None:
-            from geventc.resolver_thread import Resolver
-            self._resolver = Resolver(hub=self)
+            # helper 5 (issue 5): the class comes from GEVENT(C)_RESOLVER /
+            # config.resolver (thread, block, dnspython, ares or a dotted path);
+            # a Hub subclass may set `resolver_class` instead.
+            cls = getattr(type(self), 'resolver_class', None)
+            if cls is None:
+                from geventc.resolver import get_resolver_class
+                cls = get_resolver_class()
+            self._resolver = cls(hub=self)
         return self._resolver
 
     @resolver.setter
@@ -491,8 +505,13 @@ cdef class HubBase(greenlet):
     @property
     def threadpool(self):
         if self._threadpool is None:
-            from geventc.threadpool import ThreadPool
-            self._threadpool = ThreadPool(10, hub=self)
+            from geventc._config import config
+            cls = getattr(type(self), 'threadpool_class', None)
+            if cls is None:
+                from geventc.threadpool import ThreadPool as cls
+            size = getattr(type(self), 'threadpool_size', None) or config.threadpool_size
+            # Idle workers exit after a while, as in gevent (5 s default).
+            self._threadpool = cls(size, hub=self, idle_task_timeout=config.threadpool_idle_task_timeout)
         return self._threadpool
 
     @threadpool.setter

@@ -8,6 +8,7 @@ cdef class Semaphore(AbstractLinkable):
     cpdef acquire(self, blocking=*, timeout=*)
     cpdef release(self)
     cdef bint _try_acquire(self) noexcept
+    cdef HubBase _owner_hub(self)
     cdef object _block(self, timeout, bint take)
     cdef object _block_in_hub(self, HubBase hub, timeout, bint take)
     cdef object _block_across_hubs(self, HubBase hub, timeout, bint take)
@@ -19,9 +20,11 @@ cdef class Semaphore(AbstractLinkable):
 cdef class BoundedSemaphore(Semaphore):
     cdef readonly int _initial_value
 
+    cpdef release(self)
+
 
 cdef class Lock(BoundedSemaphore):
-    pass
+    cpdef acquire(self, blocking=*, timeout=*)
 
 
 cdef class DummySemaphore:
@@ -29,10 +32,11 @@ cdef class DummySemaphore:
 
 
 cdef class RLock:
-    cdef public Semaphore _block
+    cdef readonly Semaphore _block
     cdef public object _owner
     cdef public int _count
     cdef object __weakref__
 
+    cdef int _check_init(self) except -1
     cpdef acquire(self, blocking=*, timeout=*)
     cpdef release(self)

@@ -28,7 +28,11 @@ cdef class socket:
     cdef io _get_read_io(self)
     cdef io _get_write_io(self)
     cdef int _wait_c(self, io w, object timeout_exc) except -1
+    cdef int _wait_untimed(self, io w) except -1
     cdef object _recv_c(self, Py_ssize_t bufsize, int flags)
     cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1
     cdef int _sendall_c(self, const char* buf, Py_ssize_t n, int flags) except -1
     cdef int _set_sock(self, object sock) except -1
+    cdef int _set_timeout(self, howlong) except -1
+    cdef object _recvfrom_c(self, char* buf, Py_ssize_t nbytes, int flags, Py_ssize_t* received)
+    cdef object _retry_read(self, method, tuple args)

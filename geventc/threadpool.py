@@ -10,10 +10,11 @@ drops that cost from every round trip.
 
 Invariants (all bookkeeping is done in the hub's thread, never in a worker):
 
-- The watcher is always started; it is ``ref``'d (keeps the loop alive) exactly
-  while tasks are outstanding or workers are being stopped, so a greenlet
-  waiting on a result never sees ``LoopExit``, and an idle pool never keeps
-  the program running.
+- The watcher exists while the pool has threads (a pool without threads
+  holds nothing on the loop, so a dropped pool can be collected); it is
+  ``ref``'d (keeps the loop alive) exactly while tasks are outstanding or
+  workers are being stopped, so a greenlet waiting on a result never sees
+  ``LoopExit``, and an idle pool never keeps the program running.
 - ``_unfinished`` counts tasks from submission until their result has been
   delivered in the hub; ``_free`` counts the slots left: gevent allows
   ``maxsize + 1`` outstanding tasks before ``spawn`` blocks, and so do we.
@@ -31,9 +32,9 @@ import weakref
 from _queue import Empty, SimpleQueue
 
 from geventc._hub import (
-    AsyncResult, Event, Greenlet, InvalidThreadUseError, Waiter,
-    get_hub, get_hub_if_exists, getcurrent,
+    AsyncResult, Event, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
 )
+from geventc.pool import GroupMappingMixin
 
 __all__ = ['ThreadPool', 'ThreadResult', 'ThreadPoolExecutor']
 
@@ -50,7 +51,6 @@ def _original(module_name, name):
 
 _start_new_thread = _original('_thread', 'start_new_thread')
 _get_ident = _original('_thread', 'get_ident')
-_allocate_lock = _original('_thread', 'allocate_lock')
 
 
 def _format_hub(hub):
@@ -164,7 +164,12 @@ if hasattr(os, 'register_at_fork'):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class ThreadPool(object):
+class _Result(AsyncResult):
+    # What spawn() returns: an AsyncResult that imap can tag with its index.
+    pass
+
+
+class ThreadPool(GroupMappingMixin):
     """A pool of native worker threads, for functions that block or don't cooperate.
 
     Use the hub's pool rather than making one: ``get_hub().threadpool``.
@@ -175,6 +180,8 @@ class ThreadPool(object):
 
     ``len(pool)`` is the number of unfinished tasks (so an idle pool is false).
     *idle_task_timeout* (seconds, -1 for never) lets idle threads exit.
+    The mapping methods (``map``, ``imap``, ``imap_unordered``, ``apply_async``
+    ...) are :class:`geventc.pool.GroupMappingMixin`'s, over ``spawn``.
     """
 
     def __init__(self, maxsize, hub=None, idle_task_timeout=-1):
@@ -194,10 +201,8 @@ class ThreadPool(object):
         self._unfinished = 0
         self._tasks = SimpleQueue()
         self._done = collections.deque()
-        self._async = hub.loop.async_(ref=False)
-        self._async.start(self._on_results)
+        self._async = None
         self._ref = False
-        self._killed = False
         self._set_maxsize(maxsize)
         _live_pools.add(self)
 
@@ -260,6 +265,9 @@ class ThreadPool(object):
             self._stop_threads(live - self._maxsize)
 
     def _add_thread(self):
+        if self._async is None:
+            self._async = self.hub.loop.async_(ref=self._ref)
+            self._async.start(self._on_results)
         worker = _Worker(self.hub)
         self._workers.add(worker)
         try:
@@ -311,7 +319,8 @@ class ThreadPool(object):
         want = self._unfinished > 0 or self._stops > 0
         if want != self._ref:
             self._ref = want
-            self._async.ref = want
+            if self._async is not None:
+                self._async.ref = want
 
     def _on_results(self):
         # In the hub: deliver what the workers finished.
@@ -354,7 +363,7 @@ class ThreadPool(object):
                         elif receiver is not None:
                             receiver.set_exception(exc_info[1], exc_info)
         finally:
-            if done:
+            if done and self._async is not None:
                 # Interrupted by an error: come back for the rest.
                 self._async.send()
 
@@ -362,11 +371,37 @@ class ThreadPool(object):
         self._workers.discard(worker)
         if worker.stopped:
             self._stops -= 1
-            self._update_ref()
+        if not self._workers and self._stops:
+            # A thread that timed out as a stop was queued for it left that
+            # sentinel behind: with no thread left, drop the stale ones.
+            old, self._tasks = self._tasks, SimpleQueue()
+            while True:
+                try:
+                    item = old.get_nowait()
+                except Empty:
+                    break
+                if item is not None:
+                    self._tasks.put(item)
+            self._stops = 0
+        self._update_ref()
         if self._exit_waiters:
             self._wake_all(self._exit_waiters)
-        if self._unfinished > len(self._workers) - self._stops:
+        # A thread that left on its own (idle timeout), or the last one, may
+        # leave queued tasks without a thread. (Not on every stop: a thread
+        # asked to stop may still be running a task, counted as unfinished.)
+        if (not worker.stopped or not self._workers) \
+                and self._unfinished > len(self._workers) - self._stops:
             self.adjust()
+        if not self._workers:
+            # Not from inside the watcher's own callback.
+            self.hub.loop.run_callback(self._close_watcher_if_idle)
+
+    def _close_watcher_if_idle(self):
+        watcher = self._async
+        if watcher is not None and not self._workers and not self._done:
+            self._async = None
+            watcher.stop()
+            watcher.close()
 
     def _wake_all(self, waiters):
         hub_loop = self.hub.loop
@@ -444,7 +479,7 @@ class ThreadPool(object):
         raises :class:`~geventc.exceptions.InvalidThreadUseError` otherwise.
         """
         self._check_thread()
-        result = AsyncResult()
+        result = _Result()
         self._submit(_Task(func, args, kwargs, result))
         return result
 
@@ -470,188 +505,6 @@ class ThreadPool(object):
         waiter = Waiter(self.hub)
         self._submit(_Task(func, args, kwds, waiter))
         return waiter.get()
-
-    def apply_cb(self, func, args=None, kwds=None, callback=None):
-        """:meth:`apply`, then ``callback(result)`` in this greenlet."""
-        result = self.apply(func, args, kwds)
-        if callback is not None:
-            callback(result)
-        return result
-
-    def apply_async(self, func, args=None, kwds=None, callback=None):
-        """A new Greenlet that runs :meth:`apply_cb` (never blocks)."""
-        if args is None:
-            args = ()
-        if kwds is None:
-            kwds = {}
-        return Greenlet.spawn(self.apply_cb, func, args, kwds, callback)
-
-    def map(self, func, iterable):
-        """``list(map(func, iterable))``, the calls running in worker threads."""
-        if self._apply_immediately():
-            return [func(item) for item in iterable]
-        results = [self.spawn(func, item) for item in iterable]
-        return [result.get() for result in results]
-
-    def map_cb(self, func, iterable, callback=None):
-        result = self.map(func, iterable)
-        if callback is not None:
-            callback(result)
-        return result
-
-    def map_async(self, func, iterable, callback=None):
-        """A new Greenlet that runs :meth:`map` (then *callback* with the list)."""
-        return Greenlet.spawn(self.map_cb, func, iterable, callback)
-
-    def imap(self, func, *iterables, **kwargs):
-        """imap(func, *iterables, maxsize=None): the results in order, as they come.
-
-        *maxsize* bounds the finished results waiting for the reader."""
-        return self._imap(IMap, func, iterables, kwargs)
-
-    def imap_unordered(self, func, *iterables, **kwargs):
-        """:meth:`imap` yielding results in the order they finish."""
-        return self._imap(IMapUnordered, func, iterables, kwargs)
-
-    def _imap(self, cls, func, iterables, kwargs):
-        maxsize = kwargs.pop('maxsize', None)
-        if kwargs:
-            raise TypeError('Unsupported keyword arguments')
-        return cls.spawn(func, zip(*iterables), self.spawn, maxsize)
-
-
-# -- imap ------------------------------------------------------------------------
-
-class _Failure(object):
-    __slots__ = ('exc', 'raiser')
-
-    def __init__(self, exc, raiser=None):
-        self.exc = exc
-        self.raiser = raiser
-
-    def throw(self):
-        if self.raiser is not None:
-            self.raiser()
-        raise self.exc
-
-
-class IMapUnordered(Greenlet):
-    """An iterator over ``func(*args)`` for each args tuple of *iterable*, the
-    calls made through *spawn*, in the order they finish. The greenlet itself
-    feeds the calls (it may wait for pool slots)."""
-
-    def __init__(self, func, iterable, spawn, maxsize=None):
-        Greenlet.__init__(self)
-        self._func = func
-        self._iterable = iterable
-        self._spawn = spawn
-        self._results = collections.deque()
-        self._reader = None
-        # How many more finished results may pile up (None: unbounded).
-        self._room = maxsize if maxsize else None
-        self._feeder_waiter = None
-        self._outstanding = 0
-        self._count = 0
-        self._fed_all = False
-        self._finished = False
-
-    def __iter__(self):
-        return self
-
-    def _run(self):
-        try:
-            for args in self._iterable:
-                if self._room is not None:
-                    while self._room <= 0:
-                        self._feeder_waiter = Waiter()
-                        try:
-                            self._feeder_waiter.get()
-                        finally:
-                            self._feeder_waiter = None
-                    self._room -= 1
-                index = self._count
-                self._count += 1
-                self._outstanding += 1
-                result = self._spawn(self._func, *args)
-                result.rawlink(lambda source, index=index: self._on_result(index, source))
-        except BaseException as ex:
-            self._finished = True
-            self._put(self._count, _Failure(ex))
-            raise
-        finally:
-            self._func = self._iterable = self._spawn = None
-        self._fed_all = True
-        self._maybe_finish()
-
-    def _maybe_finish(self):
-        if self._fed_all and self._outstanding <= 0 and not self._finished:
-            self._finished = True
-            self._put(self._count, _Failure(StopIteration()))
-
-    def _on_result(self, index, source):
-        self._outstanding -= 1
-        if source.successful():
-            self._put(index, source.value)
-        else:
-            self._put(index, _Failure(source.exception, getattr(source, '_raise_exception', None)))
-        self._maybe_finish()
-
-    def _put(self, index, value):
-        self._results.append(value)
-        self._wake_reader()
-
-    def _wake_reader(self):
-        reader = self._reader
-        if reader is not None:
-            self._reader = None
-            get_hub().loop.run_callback(reader.switch, None)
-
-    def _take(self):
-        while not self._results:
-            self._reader = waiter = Waiter()
-            try:
-                waiter.get()
-            finally:
-                if self._reader is waiter:
-                    self._reader = None
-        return self._results.popleft()
-
-    def __next__(self):
-        if self._room is not None:
-            self._room += 1
-            if self._feeder_waiter is not None:
-                get_hub().loop.run_callback(self._feeder_waiter.switch, None)
-                self._feeder_waiter = None
-        value = self._take()
-        if type(value) is _Failure:
-            value.throw()
-        return value
-
-
-class IMap(IMapUnordered):
-    """:class:`IMapUnordered` yielding the results in the order of the arguments."""
-
-    def __init__(self, *args, **kwargs):
-        IMapUnordered.__init__(self, *args, **kwargs)
-        self._by_index = {}
-        self._next_index = 0
-
-    def _put(self, index, value):
-        self._by_index[index] = value
-        if index == self._next_index:
-            self._wake_reader()
-
-    def _take(self):
-        while self._next_index not in self._by_index:
-            self._reader = waiter = Waiter()
-            try:
-                waiter.get()
-            finally:
-                if self._reader is waiter:
-                    self._reader = None
-        value = self._by_index.pop(self._next_index)
-        self._next_index += 1
-        return value
 
 
 # -- ThreadResult ----------------------------------------------------------------

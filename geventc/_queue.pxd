@@ -1,0 +1,92 @@
+# Layout and typed entry points of the queues, so other compiled modules
+# (pool, threadpool, servers) put and get without Python dispatch.
+
+from geventc._hub cimport HubBase, Event
+
+
+cdef class ItemWaiter:
+    # One blocked get() or put(); linked into its queue's getters/putters.
+    cdef object greenlet
+    cdef public object item
+    cdef ItemWaiter prev
+    cdef ItemWaiter next
+    cdef bint linked
+
+    cdef object wait(self, HubBase hub, object current)
+    cdef int switch_c(self, value) except -1
+
+
+cdef class _WaiterList:
+    # A FIFO of ItemWaiters: O(1) append, popleft and remove (a timed-out
+    # waiter leaves from the middle).
+    cdef ItemWaiter head
+    cdef ItemWaiter tail
+    cdef Py_ssize_t count
+
+    cdef int append(self, ItemWaiter w) except -1
+    cdef ItemWaiter popleft(self)
+    cdef int remove(self, ItemWaiter w) except -1
+    cdef list to_list(self)
+    cdef int clear(self) except -1
+
+
+cdef class SimpleQueue:
+    cdef readonly HubBase hub
+    cdef readonly object queue
+    cdef readonly bint is_shutdown
+    cdef _WaiterList _getters
+    cdef _WaiterList _putters
+    cdef object _event_unlock
+    cdef Py_ssize_t _maxsize
+    # queue is exactly a deque: append/popleft through their C functions.
+    cdef bint _is_deque
+    cdef object __weakref__
+
+    cpdef _create_queue(self, items=*)
+    cpdef Py_ssize_t _qsize(self) except? -1
+    cpdef _put(self, item)
+    cpdef _get(self)
+    cpdef _peek(self)
+    cpdef put(self, item, block=*, timeout=*)
+    cpdef put_nowait(self, item)
+    cpdef get(self, block=*, timeout=*)
+    cpdef get_nowait(self)
+    cpdef peek(self, block=*, timeout=*)
+    cpdef peek_nowait(self)
+    cdef object _get_or_peek(self, bint peek, block, timeout)
+    cdef inline bint _has_room(self) except -1
+    cdef int _schedule_unlock(self) except -1
+    cdef int _unlock_c(self) except -1
+
+
+cdef class Queue(SimpleQueue):
+    cdef readonly Event _cond
+    cdef public Py_ssize_t unfinished_tasks
+
+    cdef int _did_put_task(self) except -1
+    cpdef task_done(self)
+
+
+cdef class UnboundQueue(Queue):
+    pass
+
+
+cdef class PriorityQueue(Queue):
+    pass
+
+
+cdef class LifoQueue(Queue):
+    pass
+
+
+cdef class Channel:
+    cdef readonly HubBase hub
+    cdef _WaiterList _getters
+    cdef _WaiterList _putters
+    cdef object _event_unlock
+    cdef object __weakref__
+
+    cpdef put(self, item, block=*, timeout=*)
+    cpdef get(self, block=*, timeout=*)
+    cdef int _schedule_unlock(self) except -1
+    cdef int _unlock_c(self) except -1

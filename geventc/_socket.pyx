@@ -1,0 +1,1494 @@
+# cython: freethreading_compatible=False
+"""The cooperative socket, compiled (public as ``geventc.socket``).
+
+Design notes
+------------
+* A ``socket`` wraps a real ``_socket.socket`` (``_sock``) kept in
+  non-blocking mode, as gevent's does: ``ssl`` and the servers that want the
+  raw object get it, and the wrapper can be subclassed (``SSLSocket``).
+* recv/send/accept/connect make the system call on the descriptor first and
+  wait on the socket's io watcher only on EAGAIN: no BlockingIOError is made
+  and caught on the way (gevent 26.9.0 raises one per message received).
+  The descriptor is read from the real socket's struct at each call, never
+  cached, so a ``_sock.close()`` behind our back gives EBADF, not a stray fd.
+* One read and one write watcher per socket, made on the first wait and
+  kept. A wait starts the watcher with the waiting greenlet's ``switch``
+  and stops it afterwards, so ``Hub.cancel_wait`` (which throws into
+  ``callback.__self__``) reaches the waiter.
+* ``close()`` while other greenlets wait: their waits get
+  ``cancel_wait_ex`` from a hub callback, and the descriptor is closed only
+  after that, so libev never watches a closed (or reused) descriptor.
+* Names not defined here (``getsockopt``, ``bind`` ...) go to the real
+  socket; the rarely blocking calls that need the stdlib's address parsing
+  (``sendto``, ``recvmsg``, ``sendmsg``) call it and wait on EAGAIN.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, _PyBytes_Resize
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.errno cimport errno, EAGAIN, EINTR, EBADF, EINPROGRESS, EALREADY, EISCONN
+from libc.string cimport memset
+from posix.types cimport off_t
+
+from geventc.includes cimport sockets as c
+from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
+from geventc._core cimport io, loop
+from geventc._hub cimport HubBase, Timeout, get_hub
+
+import io as _io
+import os as _os
+import time as _time
+import _socket
+import socket as __socket__
+
+from geventc._hub import ConcurrentObjectUseError, InvalidSwitchError
+from geventc._core import EVENTS as _EVENTS
+
+PyGreenlet_Import()
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeFSDefaultAndSize(const char* s, Py_ssize_t size)
+
+cdef extern from "<sys/socket.h>":
+    int MSG_DONTWAIT
+
+cdef extern from "<errno.h>":
+    int EWOULDBLOCK
+
+cdef extern from "<string.h>":
+    size_t strnlen(const char* s, size_t maxlen)
+
+__all__ = [
+    'socket', 'SocketType', 'wait', 'wait_read', 'wait_write', 'wait_readwrite',
+    'cancel_wait', 'cancel_wait_ex', 'getaddrinfo', 'gethostbyname', 'gethostbyname_ex',
+    'gethostbyaddr', 'getnameinfo', 'getfqdn',
+]
+
+cdef object _timeout_error = __socket__.timeout
+cdef object _SocketError = OSError
+cdef object _RealSocket = _socket.socket
+cdef object AddressFamily = __socket__.AddressFamily
+cdef object SocketKind = __socket__.SocketKind
+cdef object _SocketIO = __socket__.SocketIO
+cdef object _GiveupOnSendfile = __socket__._GiveupOnSendfile
+cdef object _strerror = _os.strerror
+
+#: ``send(..., timeout=timeout_default)`` means "the socket's own timeout".
+timeout_default = object()
+
+# "No argument given" for wait()'s timeout_exc (None has a meaning there).
+_NONE = object()
+
+
+# -- the descriptor inside CPython's socket object ---------------------------
+
+cdef bint _FD_FROM_STRUCT = False
+
+
+cdef int _check_struct_layout() except -1:
+    # sockets.pxd reads the fd from the head of CPython's socket struct; trust
+    # it only if it agrees with fileno() here (else fall back to fileno()).
+    global _FD_FROM_STRUCT
+    probe = _RealSocket(_socket.AF_INET, _socket.SOCK_STREAM)
+    try:
+        _FD_FROM_STRUCT = (<c.geventc_PySocketSockObject_head*><PyObject*>probe).sock_fd == probe.fileno()
+    finally:
+        probe.close()
+    if _FD_FROM_STRUCT:
+        detached = _RealSocket(_socket.AF_INET, _socket.SOCK_STREAM)
+        _os.close(detached.detach())
+        _FD_FROM_STRUCT = (<c.geventc_PySocketSockObject_head*><PyObject*>detached).sock_fd == -1
+    return 0
+
+_check_struct_layout()
+
+
+cdef int _raise_errno(int err) except -1:
+    # The stdlib's error for the errno: OSError(errno, strerror) picks the
+    # subclass (BlockingIOError, ConnectionResetError ...) as CPython does.
+    raise OSError(err, _strerror(err))
+
+
+cdef inline int _retry_after_eintr() except -1:
+    # What CPython does on EINTR: run the Python signal handlers, then retry.
+    PyErr_CheckSignals()
+    return 0
+
+
+cdef int _get_writable_buffer(object buffer, Py_buffer* view) except -1:
+    # The stdlib's TypeError (not BufferError) for a read-only buffer.
+    try:
+        PyObject_GetBuffer(buffer, view, PyBUF_WRITABLE)
+    except BufferError:
+        raise TypeError('argument 1 must be read-write bytes-like object, not %s'
+                        % (type(buffer).__name__,)) from None
+    return 0
+
+
+cdef object _intenum_converter(value, enum_klass):
+    try:
+        return enum_klass(value)
+    except ValueError:
+        return value
+
+
+# -- waiting -------------------------------------------------------------------
+
+cdef int _wait_on_io(HubBase hub, io w) except -1:
+    """Block the current greenlet until *w* fires; the watcher is started
+    here with the greenlet's switch (what cancel_wait throws into)."""
+    if w._callback is not None:
+        raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
+                                       % (w._callback,))
+    cdef object cur = <object>PyGreenlet_GetCurrent()
+    w._start(cur.switch, (w,))
+    try:
+        result = hub.switch_c()
+    finally:
+        w._stop()
+    if result is not w:
+        raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r; waiting on %r)'
+                                 % (cur, result, w, hub))
+    return 0
+
+
+cdef Timeout _start_timeout(double seconds, object exc):
+    cdef Timeout t = Timeout(seconds, exc, True, -1, True)
+    t.start_c()
+    return t
+
+
+cdef int _wait_on_io_for(HubBase hub, io w, timeout, timeout_exc) except -1:
+    # gevent's wait_on_watcher semantics: timeout None waits forever;
+    # timeout_exc is as for Timeout, defaulting to socket.timeout('timed out').
+    cdef Timeout t = None
+    if timeout is not None:
+        if timeout_exc is _NONE:
+            timeout_exc = _timeout_error('timed out')
+        t = Timeout(timeout, timeout_exc, True, -1, True)
+        t.start_c()
+    try:
+        _wait_on_io(hub, w)
+    finally:
+        if t is not None:
+            t.cancel()
+    return 0
+
+
+def wait(watcher, timeout=None, timeout_exc=_NONE, hub=None):
+    """wait(watcher, timeout=None, [timeout_exc=None]) -> None
+
+    Block the current greenlet until *watcher* is ready. After *timeout*
+    seconds raise *timeout_exc* (as for ``Timeout``; by default
+    ``socket.timeout('timed out')``). If another greenlet calls
+    :func:`cancel_wait` on *watcher*, its error is raised here.
+    """
+    if hub is None:
+        hub = get_hub()
+    if watcher.callback is not None:
+        raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
+                                       % (watcher.callback,))
+    if type(watcher) is io and isinstance(hub, HubBase):
+        _wait_on_io_for(<HubBase>hub, <io>watcher, timeout, timeout_exc)
+        return
+    if timeout is None:
+        hub.wait(watcher)
+        return
+    t = Timeout._start_new_or_dummy(
+        timeout, timeout_exc if timeout_exc is not _NONE else _timeout_error('timed out'))
+    with t:
+        hub.wait(watcher)
+
+
+cdef _wait_fd(fileno, int events, timeout, timeout_exc):
+    cdef HubBase hub = get_hub()
+    cdef io w = io(hub.loop, fileno, events)
+    try:
+        _wait_on_io_for(hub, w, timeout, timeout_exc)
+    finally:
+        w.close()
+
+
+def wait_read(fileno, timeout=None, timeout_exc=_NONE):
+    """Block the current greenlet until *fileno* is readable (see :func:`wait`)."""
+    _wait_fd(fileno, 1, timeout, timeout_exc)
+
+
+def wait_write(fileno, timeout=None, timeout_exc=_NONE, event=_NONE):
+    """Block the current greenlet until *fileno* is writable (see :func:`wait`).
+
+    *event* is ignored (deprecated in gevent 1.1)."""
+    _wait_fd(fileno, 2, timeout, timeout_exc)
+
+
+def wait_readwrite(fileno, timeout=None, timeout_exc=_NONE, event=_NONE):
+    """Block the current greenlet until *fileno* is readable or writable (see :func:`wait`)."""
+    _wait_fd(fileno, 3, timeout, timeout_exc)
+
+
+@cython.final
+cdef class _AnyWaiter:
+    # Switches its greenlet back on the first event; the waiting side stops
+    # every watcher before it returns, so later events are simply dropped
+    # (select/poll re-poll the kernel for the full, exact answer anyway).
+    cdef object glet
+    cdef list fired
+
+    def fire(self, int revents, fd):
+        self.fired.append((fd, revents))
+        if len(self.fired) == 1:
+            self.glet.switch(self)
+
+
+def _wait_any(fd_flags, timeout=None):
+    """Block until one of the ``(fd, flags)`` (flags: 1 read, 2 write, 3
+    both) is ready, or *timeout* seconds pass. Return ``[(fd, revents)]``
+    of what woke us (only the first event), or None on timeout.
+
+    Raises OSError(EBADF) for a descriptor that is not open."""
+    cdef HubBase hub = get_hub()
+    cdef loop lp = hub.loop
+    cdef _AnyWaiter waiter = _AnyWaiter.__new__(_AnyWaiter)
+    cdef list watchers = []
+    cdef io w
+    cdef Timeout t = None
+    waiter.glet = <object>PyGreenlet_GetCurrent()
+    waiter.fired = []
+    try:
+        for fd, flags in fd_flags:
+            w = io(lp, fd, flags)
+            watchers.append(w)
+            w._start(waiter.fire, (_EVENTS, fd))
+        if timeout is not None:
+            t = Timeout(timeout, None, True, -1, True)
+            t.start_c()
+        try:
+            result = hub.switch_c()
+        except Timeout as ex:
+            if ex is not t:
+                raise
+            return None
+        if result is not waiter:
+            raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r)'
+                                     % (waiter.glet, result, waiter))
+        return waiter.fired
+    finally:
+        if t is not None:
+            t.cancel()
+        for w in watchers:
+            w.close()
+
+
+class cancel_wait_ex(OSError):
+    """What a greenlet waiting on a socket gets when another one closes it."""
+
+    def __init__(self):
+        OSError.__init__(self, EBADF, 'File descriptor was closed in another greenlet')
+
+
+def cancel_wait(watcher, error=cancel_wait_ex):
+    """Make the greenlet waiting on *watcher* raise *error* (see ``Hub.cancel_wait``)."""
+    get_hub().cancel_wait(watcher, error)
+
+
+def _cancel_waits_then_close(HubBase hub, list watchers, error, sock):
+    # A hub callback: wake every waiter with *error*, close the watchers,
+    # and only then close the descriptor they were watching.
+    for w in watchers:
+        hub._cancel_wait(w, error, True)
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+# -- name resolution (through the hub's resolver) -------------------------------
+
+class _BlockingResolver(object):
+    # Used only while geventc.resolver_thread is absent from the tree.
+    def getaddrinfo(self, *args):
+        return _socket.getaddrinfo(*args)
+
+    def gethostbyname(self, hostname, family=_socket.AF_INET):
+        return _socket.gethostbyname(hostname)
+
+    def gethostbyname_ex(self, hostname, family=_socket.AF_INET):
+        return _socket.gethostbyname_ex(hostname)
+
+    def gethostbyaddr(self, ip_address):
+        return _socket.gethostbyaddr(ip_address)
+
+    def getnameinfo(self, sockaddr, flags):
+        return _socket.getnameinfo(sockaddr, flags)
+
+
+cdef object _blocking_resolver = _BlockingResolver()
+
+
+cdef object _resolver():
+    hub = get_hub()
+    try:
+        return hub.resolver
+    except ModuleNotFoundError as ex:
+        if ex.name not in ('geventc.resolver_thread', 'geventc.threadpool'):
+            raise
+        return _blocking_resolver
+
+
+def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    """Resolve *host* and *port* into a list of ``(family, type, proto,
+    canonname, sockaddr)``, as the stdlib's, through the hub's resolver."""
+    addrlist = _resolver().getaddrinfo(host, port, family, type, proto, flags)
+    return [(_intenum_converter(af, AddressFamily), _intenum_converter(socktype, SocketKind),
+             pr, canonname, sa)
+            for af, socktype, pr, canonname, sa in addrlist]
+
+
+def gethostbyname(hostname):
+    """Return the IPv4 address (a string) of *hostname*."""
+    return _resolver().gethostbyname(hostname)
+
+
+def gethostbyname_ex(hostname):
+    """Return ``(name, aliaslist, addresslist)`` for *hostname*."""
+    return _resolver().gethostbyname_ex(hostname)
+
+
+def gethostbyaddr(ip_address):
+    """Return ``(name, aliaslist, addresslist)`` for *ip_address*."""
+    return _resolver().gethostbyaddr(ip_address)
+
+
+def getnameinfo(sockaddr, flags):
+    """Return ``(host, port)`` for *sockaddr*."""
+    return _resolver().getnameinfo(sockaddr, flags)
+
+
+def getfqdn(name=''):
+    """Return a fully qualified domain name for *name* (default: this host)."""
+    name = name.strip()
+    if not name or name in ('0.0.0.0', '::'):
+        name = _socket.gethostname()
+    try:
+        hostname, aliases, _ = gethostbyaddr(name)
+    except OSError:
+        pass
+    else:
+        aliases.insert(0, hostname)
+        for candidate in aliases:
+            if (b'.' if isinstance(candidate, bytes) else '.') in candidate:
+                name = candidate
+                break
+        else:
+            name = hostname
+    return name
+
+
+cdef tuple _RESOLVABLE_FAMILIES = (_socket.AF_INET, _socket.AF_INET6) if _socket.has_ipv6 else (_socket.AF_INET,)
+
+
+def _resolve_addr(sock, address):
+    """An AF_INET[6] ``(host, port[, flowinfo, scope_id])`` whose host is a
+    name, resolved cooperatively (the stdlib would block in getaddrinfo)."""
+    if not isinstance(address, tuple) or len(address) < 2:
+        return address
+    host = address[0]
+    if not isinstance(host, str) or host in ('', '<broadcast>'):
+        return address
+    family = sock.family
+    if family not in _RESOLVABLE_FAMILIES:
+        return address
+    try:
+        _socket.inet_pton(family, host)
+        return address
+    except OSError:
+        pass
+    port = address[1]
+    r = getaddrinfo(host, None, family)
+    resolved = r[0][-1]
+    if len(resolved) == 2:
+        return (resolved[0], port)
+    return (resolved[0], port, resolved[2], resolved[3])
+
+
+# -- addresses as CPython returns them -------------------------------------------
+
+cdef bint _family_has_address(int family) noexcept:
+    return family == c.AF_INET or family == c.AF_INET6 or family == c.AF_UNIX
+
+
+cdef object _makesockaddr(c.sockaddr* addr, c.socklen_t addrlen):
+    # CPython's makesockaddr() for the families _family_has_address() accepts.
+    cdef char buf[64]
+    cdef c.sockaddr_in* sin
+    cdef c.sockaddr_in6* sin6
+    cdef c.sockaddr_un* sun
+    cdef Py_ssize_t pathlen
+    if addrlen == 0:
+        return None
+    if addr.sa_family == c.AF_INET:
+        sin = <c.sockaddr_in*>addr
+        if c.inet_ntop(c.AF_INET, &sin.sin_addr, buf, sizeof(buf)) == NULL:
+            _raise_errno(errno)
+        return (buf.decode('ascii'), c.ntohs(sin.sin_port))
+    if addr.sa_family == c.AF_INET6:
+        sin6 = <c.sockaddr_in6*>addr
+        if c.inet_ntop(c.AF_INET6, &sin6.sin6_addr, buf, sizeof(buf)) == NULL:
+            _raise_errno(errno)
+        return (buf.decode('ascii'), c.ntohs(sin6.sin6_port), c.ntohl(sin6.sin6_flowinfo),
+                sin6.sin6_scope_id)
+    if addr.sa_family == c.AF_UNIX:
+        sun = <c.sockaddr_un*>addr
+        pathlen = <Py_ssize_t>addrlen - c.GEVENTC_SUN_PATH_OFFSET
+        if pathlen > <Py_ssize_t>sizeof(sun.sun_path):
+            pathlen = sizeof(sun.sun_path)
+        if pathlen > 0 and sun.sun_path[0] == 0:
+            # Linux's abstract namespace: the raw bytes.
+            return PyBytes_FromStringAndSize(sun.sun_path, pathlen)
+        if pathlen < 0:
+            pathlen = 0
+        return PyUnicode_DecodeFSDefaultAndSize(sun.sun_path, strnlen(sun.sun_path, pathlen))
+    return (addr.sa_family, PyBytes_FromStringAndSize(addr.sa_data, sizeof(addr.sa_data)))
+
+
+# -- small reads -------------------------------------------------------------------
+
+cdef enum:
+    # recv(n) up to this size reads into the C stack and copies out exactly
+    # what arrived: no malloc of n bytes then realloc down (a server's
+    # recv(4096) of a 64-byte request showed up in profiles).
+    _SMALL_RECV = 8192
+
+
+cdef object _recv_small(int fd, Py_ssize_t bufsize, int flags):
+    # Never waits (so the stack buffer is never part of a greenlet switch).
+    # Returns the bytes, or None on EAGAIN when the caller should wait.
+    cdef char tmp[_SMALL_RECV]
+    cdef Py_ssize_t n
+    cdef int err
+    while True:
+        n = c.recv(fd, tmp, bufsize, flags)
+        if n >= 0:
+            return PyBytes_FromStringAndSize(tmp, n)
+        err = errno
+        if err == EINTR:
+            _retry_after_eintr()
+            continue
+        if (err == EAGAIN or err == EWOULDBLOCK) and not (flags & MSG_DONTWAIT):
+            return None
+        _raise_errno(err)
+
+
+# -- the placeholders -------------------------------------------------------------
+
+class _wrefsocket(_socket.socket):
+    # The real socket we wrap: stdlib sockets can be weakly referenced and
+    # the ssl module counts on it.
+    __slots__ = ('__weakref__',)
+
+
+class _closedsocket(object):
+    """What ``_sock`` becomes on close/detach: every operation raises EBADF."""
+    __slots__ = ('family', 'type', 'proto', 'orig_fileno', 'description')
+
+    def __init__(self, family, type, proto, orig_fileno, description):
+        self.family = family
+        self.type = type
+        self.proto = proto
+        self.orig_fileno = orig_fileno
+        self.description = description
+
+    def fileno(self):
+        return -1
+
+    def close(self):
+        pass
+
+    detach = fileno
+
+    def _dummy(*args, **kwargs):
+        raise OSError(EBADF, 'Bad file descriptor')
+
+    send = recv = recv_into = sendto = recvfrom = recvfrom_into = _dummy
+    getsockname = getpeername = _dummy
+
+    def __bool__(self):
+        return False
+
+    __getattr__ = _dummy
+
+    def __repr__(self):
+        return '<socket object [closed proxy at 0x%x fd=%s %s]>' % (
+            id(self), self.orig_fileno, self.description)
+
+
+# -- the socket ------------------------------------------------------------------
+
+cdef object _base_send = None
+cdef object _base_recv_into = None
+
+
+@cython.auto_pickle(False)
+cdef class socket:
+    """A cooperative socket with the stdlib's ``socket.socket`` API.
+
+    Blocking calls block only the calling greenlet. ``timeout`` works as the
+    stdlib's: None blocks, 0.0 is non-blocking (BlockingIOError), a number
+    raises ``socket.timeout('timed out')`` after that many seconds.
+    """
+
+    #: The class of the real socket wrapped; subclasses may override (it must
+    #: subclass _socket.socket and allow weak references).
+    _gevent_sock_class = _wrefsocket
+
+    def __cinit__(self, *args, **kwargs):
+        self._timeout = -1.0
+        self._timeout_obj = None
+        self._ref = True
+        self._real = False
+
+    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+        if fileno is None:
+            if family == -1:
+                family = _socket.AF_INET
+            if type == -1:
+                type = _socket.SOCK_STREAM
+            if proto == -1:
+                proto = 0
+        self._closed = False
+        self._io_refs = 0
+        self.hub = get_hub()
+        sock = self._gevent_sock_class(family, type, proto, fileno)
+        _RealSocket.setblocking(sock, False)
+        self._read_io = None
+        self._write_io = None
+        self._set_sock(sock)
+        self._set_timeout(_socket.getdefaulttimeout())
+
+    cdef int _set_sock(self, object sock) except -1:
+        self._sock_obj = sock
+        self._real = _FD_FROM_STRUCT and isinstance(sock, _RealSocket)
+        return 0
+
+    cdef int _fd(self) except -1:
+        cdef int fd
+        if self._real:
+            fd = (<c.geventc_PySocketSockObject_head*><PyObject*>self._sock_obj).sock_fd
+        elif self._sock_obj is None:
+            fd = -1
+        else:
+            fd = self._sock_obj.fileno()
+        if fd < 0:
+            _raise_errno(EBADF)
+        return fd
+
+    # -- attributes gevent code reads ------------------------------------------
+
+    @property
+    def _sock(self):
+        return self._sock_obj
+
+    @_sock.setter
+    def _sock(self, value):
+        self._set_sock(value)
+
+    cdef io _get_read_io(self):
+        if self._read_io is None:
+            self._read_io = io(self.hub.loop, self._fd(), 1)
+            if not self._ref:
+                self._read_io.ref = False
+        return self._read_io
+
+    cdef io _get_write_io(self):
+        if self._write_io is None:
+            self._write_io = io(self.hub.loop, self._fd(), 2)
+            if not self._ref:
+                self._write_io.ref = False
+        return self._write_io
+
+    @property
+    def _read_event(self):
+        # Made on first use; None once the socket is closed (as gevent's).
+        if self._read_io is None and not self._sock_obj:
+            return None
+        return self._get_read_io()
+
+    @_read_event.setter
+    def _read_event(self, io value):
+        self._read_io = value
+
+    @property
+    def _write_event(self):
+        if self._write_io is None and not self._sock_obj:
+            return None
+        return self._get_write_io()
+
+    @_write_event.setter
+    def _write_event(self, io value):
+        self._write_io = value
+
+    @property
+    def ref(self):
+        """False: waiting on this socket does not keep the loop alive."""
+        return self._ref
+
+    @ref.setter
+    def ref(self, value):
+        self._ref = bool(value)
+        if self._read_io is not None:
+            self._read_io.ref = self._ref
+        if self._write_io is not None:
+            self._write_io.ref = self._ref
+
+    @property
+    def family(self):
+        return _intenum_converter(self._sock_obj.family, AddressFamily)
+
+    @property
+    def type(self):
+        return _intenum_converter(self._sock_obj.type & ~_socket.SOCK_NONBLOCK, SocketKind)
+
+    @property
+    def proto(self):
+        return self._sock_obj.proto
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def __getattr__(self, name):
+        # Everything else is the real socket's (it raises EBADF once closed).
+        sock = self._sock_obj
+        if sock is None:
+            raise AttributeError(name)
+        return getattr(sock, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        if not self._closed:
+            self.close()
+
+    def __repr__(self):
+        try:
+            s = repr(self._sock_obj)
+        except Exception as ex:
+            s = '<socket [%r]>' % (ex,)
+        if s.startswith('<socket object'):
+            s = '<%s.%s%s at 0x%x%s%s' % (
+                type(self).__module__, type(self).__name__,
+                ' [closed]' if self._closed else '',
+                id(self), self._extra_repr(), s[7:])
+        return s
+
+    def _extra_repr(self):
+        return ''
+
+    def __getstate__(self):
+        raise TypeError('Cannot serialize socket object')
+
+    # -- timeouts ----------------------------------------------------------------
+
+    cdef int _set_timeout(self, howlong) except -1:
+        cdef double value
+        if howlong is None:
+            self._timeout = -1.0
+            self._timeout_obj = None
+            return 0
+        try:
+            f = howlong.__float__
+        except AttributeError:
+            raise TypeError('a float is required', howlong, type(howlong))
+        value = f()
+        if value < 0.0 or value != value:
+            raise ValueError('Timeout value out of range')
+        self._timeout = value
+        self._timeout_obj = value
+        return 0
+
+    @property
+    def timeout(self):
+        """None (blocking), 0.0 (non-blocking) or the timeout in seconds."""
+        return self._timeout_obj
+
+    @timeout.setter
+    def timeout(self, value):
+        self._set_timeout(value)
+
+    def settimeout(self, howlong):
+        self._set_timeout(howlong)
+
+    def gettimeout(self):
+        return self._timeout_obj
+
+    def setblocking(self, flag):
+        # Only our timeout changes: the real socket stays non-blocking.
+        self._set_timeout(None if flag else 0.0)
+
+    def getblocking(self):
+        return self._timeout != 0.0
+
+    # -- waiting -----------------------------------------------------------------
+
+    cdef int _wait_c(self, io w, object timeout_exc) except -1:
+        # Wait within the socket's own timeout.
+        cdef Timeout t = None
+        if self._timeout > 0.0:
+            t = _start_timeout(self._timeout, _timeout_error('timed out') if timeout_exc is None else timeout_exc)
+        try:
+            self._wait_untimed(w)
+        finally:
+            if t is not None:
+                t.cancel()
+        return 0
+
+    cdef int _wait_untimed(self, io w) except -1:
+        # The caller handles timeouts (sendall/connect bound the whole call).
+        _wait_on_io(self.hub, w)
+        if w is not self._read_io and w is not self._write_io:
+            # close() dropped our watcher while we slept; its wake-up of the
+            # descriptor's watchers may reach us before its cancel_wait does.
+            raise cancel_wait_ex()
+        return 0
+
+    def _wait(self, io watcher, timeout_exc=None):
+        """Wait on *watcher* (``_read_event``/``_write_event``) within this
+        socket's timeout, raising *timeout_exc* (default socket.timeout)."""
+        if watcher is None:
+            if not self._sock_obj:
+                raise cancel_wait_ex()
+            raise ConcurrentObjectUseError('The socket has already been closed by another greenlet')
+        self._wait_c(watcher, timeout_exc)
+
+    # -- receiving ---------------------------------------------------------------
+
+    cdef object _recv_c(self, Py_ssize_t bufsize, int flags):
+        cdef Py_ssize_t n
+        cdef int fd, err
+        cdef PyObject* raw
+        if bufsize <= 0:
+            if bufsize == 0:
+                # As CPython: no system call (TCP's recv of 0 bytes would wait).
+                return b''
+            raise ValueError('negative buffersize in recv')
+        if bufsize <= _SMALL_RECV:
+            while True:
+                result = _recv_small(self._fd(), bufsize, flags)
+                if result is not None:
+                    return result
+                if self._timeout == 0.0:
+                    _raise_errno(EAGAIN)
+                self._wait_c(self._get_read_io(), None)
+        buf = PyBytes_FromStringAndSize(NULL, bufsize)
+        while True:
+            fd = self._fd()
+            n = c.recv(fd, PyBytes_AS_STRING(buf), bufsize, flags)
+            if n >= 0:
+                break
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                self._wait_c(self._get_read_io(), None)
+                continue
+            _raise_errno(err)
+        if n == bufsize:
+            return buf
+        if n == 0:
+            return b''
+        # Shrink in place, as CPython does: we hold the only reference.
+        Py_INCREF(buf)
+        raw = <PyObject*>buf
+        buf = None
+        _PyBytes_Resize(&raw, n)
+        buf = <object>raw
+        Py_DECREF(buf)
+        return buf
+
+    def recv(self, Py_ssize_t bufsize, int flags=0):
+        """recv(bufsize[, flags]) -> data"""
+        return self._recv_c(bufsize, flags)
+
+    def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
+        """recv_into(buffer, [nbytes[, flags]]) -> nbytes_read"""
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        cdef int fd, err
+        _get_writable_buffer(buffer, &view)
+        try:
+            if nbytes < 0:
+                raise ValueError('negative buffersize in recv_into')
+            if nbytes == 0:
+                nbytes = view.len
+            if view.len < nbytes:
+                raise ValueError('buffer too small for requested bytes')
+            while True:
+                fd = self._fd()
+                n = c.recv(fd, view.buf, nbytes, flags)
+                if n >= 0:
+                    return n
+                err = errno
+                if err == EINTR:
+                    _retry_after_eintr()
+                    continue
+                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                    self._wait_c(self._get_read_io(), None)
+                    continue
+                _raise_errno(err)
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef object _recvfrom_c(self, char* buf, Py_ssize_t nbytes, int flags, Py_ssize_t* received):
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen
+        cdef Py_ssize_t n
+        cdef int fd, err
+        while True:
+            fd = self._fd()
+            addrlen = sizeof(addr)
+            memset(&addr, 0, sizeof(addr))
+            n = c.recvfrom(fd, buf, nbytes, flags, <c.sockaddr*>&addr, &addrlen)
+            if n >= 0:
+                received[0] = n
+                return _makesockaddr(<c.sockaddr*>&addr, addrlen)
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                self._wait_c(self._get_read_io(), None)
+                continue
+            _raise_errno(err)
+
+    cdef object _retry_read(self, method, tuple args):
+        # For calls whose address handling is the stdlib's: call, wait on EAGAIN.
+        while True:
+            try:
+                return method(*args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            self._wait_c(self._get_read_io(), None)
+
+    def recvfrom(self, Py_ssize_t bufsize, int flags=0):
+        """recvfrom(buffersize[, flags]) -> (data, address info)"""
+        cdef Py_ssize_t n = 0
+        cdef PyObject* raw
+        if bufsize < 0:
+            raise ValueError('negative buffersize in recvfrom')
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvfrom, (bufsize, flags))
+        buf = PyBytes_FromStringAndSize(NULL, bufsize)
+        address = self._recvfrom_c(PyBytes_AS_STRING(buf), bufsize, flags, &n)
+        if n != bufsize:
+            Py_INCREF(buf)
+            raw = <PyObject*>buf
+            buf = None
+            _PyBytes_Resize(&raw, n)
+            buf = <object>raw
+            Py_DECREF(buf)
+        return buf, address
+
+    def recvfrom_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
+        """recvfrom_into(buffer[, nbytes[, flags]]) -> (nbytes, address info)"""
+        cdef Py_buffer view
+        cdef Py_ssize_t n = 0
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvfrom_into, (buffer, nbytes, flags))
+        _get_writable_buffer(buffer, &view)
+        try:
+            if nbytes < 0:
+                raise ValueError('negative buffersize in recvfrom_into')
+            if nbytes == 0:
+                nbytes = view.len
+            elif view.len < nbytes:
+                raise ValueError('nbytes is greater than the length of the buffer')
+            address = self._recvfrom_c(<char*>view.buf, nbytes, flags, &n)
+            return n, address
+        finally:
+            PyBuffer_Release(&view)
+
+    # recvmsg/recvmsg_into/sendmsg exist on every POSIX platform geventc
+    # builds on (libev, greenlet.h): no conditional definitions needed.
+    def recvmsg(self, *args):
+        """recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags, address)"""
+        return self._retry_read(self._sock_obj.recvmsg, args)
+
+    def recvmsg_into(self, buffers, *args):
+        """recvmsg_into(buffers[, ancbufsize[, flags]]) -> (nbytes, ancdata, msg_flags, address)"""
+        return self._retry_read(self._sock_obj.recvmsg_into, (buffers,) + args)
+
+    # -- sending -----------------------------------------------------------------
+
+    cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1:
+        cdef Py_ssize_t sent
+        cdef int fd, err
+        cdef Timeout t
+        while True:
+            fd = self._fd()
+            sent = c.send(fd, buf, n, flags)
+            if sent >= 0:
+                return sent
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                t = _start_timeout(timeout, _timeout_error('timed out')) if timeout > 0.0 else None
+                try:
+                    self._wait_untimed(self._get_write_io())
+                finally:
+                    if t is not None:
+                        t.cancel()
+                continue
+            _raise_errno(err)
+
+    def send(self, data, int flags=0, timeout=timeout_default):
+        """send(data[, flags]) -> count
+
+        *timeout* (a gevent extension) overrides the socket's timeout."""
+        cdef Py_buffer view
+        cdef double seconds
+        if timeout is timeout_default:
+            seconds = self._timeout
+        elif timeout is None:
+            seconds = -1.0
+        else:
+            seconds = timeout
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            return self._send_c(<const char*>view.buf, view.len, flags, seconds)
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef int _sendall_c(self, const char* buf, Py_ssize_t n, int flags) except -1:
+        # The timeout bounds the whole call, as the stdlib's since 3.5.
+        cdef Py_ssize_t sent = 0, r
+        cdef int fd, err
+        cdef Timeout t = None
+        cdef double deadline = 0.0, left
+        if self._timeout > 0.0:
+            deadline = _time.monotonic() + self._timeout
+        try:
+            while sent < n:
+                fd = self._fd()
+                r = c.send(fd, buf + sent, n - sent, flags)
+                if r >= 0:
+                    sent += r
+                    continue
+                err = errno
+                if err == EINTR:
+                    _retry_after_eintr()
+                    continue
+                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                    if deadline and t is None:
+                        left = deadline - _time.monotonic()
+                        if left <= 0.0:
+                            raise _timeout_error('timed out')
+                        t = _start_timeout(left, _timeout_error('timed out'))
+                    self._wait_untimed(self._get_write_io())
+                    continue
+                _raise_errno(err)
+        finally:
+            if t is not None:
+                t.cancel()
+        return 0
+
+    def sendall(self, data, int flags=0):
+        """sendall(data[, flags])
+
+        Send all of *data*, blocking this greenlet as needed."""
+        cdef Py_buffer view
+        if type(self) is not socket and type(self).send is not _base_send:
+            # A subclass (SSLSocket) sends its own way: go through its send().
+            return self._sendall_through_send(data, flags)
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            self._sendall_c(<const char*>view.buf, view.len, flags)
+        finally:
+            PyBuffer_Release(&view)
+
+    def _sendall_through_send(self, data, int flags=0):
+        # sendall() for subclasses with their own send(): the timeout bounds
+        # the whole call; non-blocking sockets get send()'s own error.
+        cdef double deadline = 0.0, left
+        cdef Py_ssize_t sent = 0, length
+        with memoryview(data) as view, view.cast('B') as mem:
+            length = len(mem)
+            timeout = self._timeout_obj
+            if timeout:
+                deadline = _time.monotonic() + timeout
+            while sent < length:
+                if not timeout:
+                    sent += self.send(mem[sent:], flags)
+                    continue
+                left = deadline - _time.monotonic()
+                if sent and left <= 0.0:
+                    raise _timeout_error('timed out')
+                sent += self.send(mem[sent:], flags, timeout=max(left, 0.0))
+        return None
+
+    def sendto(self, data, flags_or_addr, addr=None):
+        """sendto(data[, flags], address) -> count"""
+        if addr is None:
+            address = _resolve_addr(self, flags_or_addr)
+            args = (data, address)
+        else:
+            address = _resolve_addr(self, addr)
+            args = (data, flags_or_addr, address)
+        while True:
+            try:
+                return self._sock_obj.sendto(*args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            self._wait_c(self._get_write_io(), None)
+
+    def sendmsg(self, buffers, ancdata=(), int flags=0, address=None):
+        """sendmsg(buffers[, ancdata[, flags[, address]]]) -> count"""
+        if address is not None:
+            address = _resolve_addr(self, address)
+        while True:
+            try:
+                return self._sock_obj.sendmsg(buffers, ancdata, flags, address)
+            except BlockingIOError:
+                if self._timeout == 0.0 or flags & MSG_DONTWAIT:
+                    raise
+            self._wait_c(self._get_write_io(), None)
+
+    # -- sendfile ----------------------------------------------------------------
+
+    def _check_sendfile_params(self, file, offset, count):
+        if 'b' not in getattr(file, 'mode', 'b'):
+            raise ValueError('file should be opened in binary mode')
+        if not self.type & _socket.SOCK_STREAM:
+            raise ValueError('only SOCK_STREAM type sockets are supported')
+        if count is not None:
+            if not isinstance(count, int):
+                raise TypeError('count must be a positive integer (got {!r})'.format(count))
+            if count <= 0:
+                raise ValueError('count must be a positive integer (got {!r})'.format(count))
+
+    def _sendfile_use_sendfile(self, file, offset=0, count=None):
+        # os.sendfile(2) on the non-blocking socket, waiting on EAGAIN.
+        cdef off_t off
+        cdef Py_ssize_t sent, blocksize
+        cdef Py_ssize_t total_sent = 0
+        cdef int in_fd, err
+        self._check_sendfile_params(file, offset, count)
+        try:
+            in_fd = file.fileno()
+        except (AttributeError, _io.UnsupportedOperation) as err_:
+            raise _GiveupOnSendfile(err_)
+        try:
+            fsize = _os.fstat(in_fd).st_size
+        except OSError as err_:
+            raise _GiveupOnSendfile(err_)
+        if not fsize:
+            return 0
+        if self._timeout == 0.0:
+            raise ValueError('non-blocking sockets are not supported')
+        blocksize = min(count or fsize, 2 ** 30)
+        off = offset
+        try:
+            while True:
+                if count:
+                    blocksize = min(count - total_sent, blocksize)
+                    if blocksize <= 0:
+                        break
+                sent = c.sendfile(self._fd(), in_fd, &off, blocksize)
+                if sent < 0:
+                    err = errno
+                    if err == EINTR:
+                        _retry_after_eintr()
+                        continue
+                    if err == EAGAIN or err == EWOULDBLOCK:
+                        self._wait_c(self._get_write_io(), None)
+                        continue
+                    if total_sent == 0:
+                        # Not a file sendfile(2) can read: let the caller use send().
+                        raise _GiveupOnSendfile(OSError(err, _strerror(err)))
+                    _raise_errno(err)
+                if sent == 0:
+                    break
+                total_sent += sent
+            return total_sent
+        finally:
+            if total_sent > 0 and hasattr(file, 'seek'):
+                file.seek(offset + total_sent)
+
+    def _sendfile_use_send(self, file, offset=0, count=None):
+        self._check_sendfile_params(file, offset, count)
+        if self.gettimeout() == 0:
+            raise ValueError('non-blocking sockets are not supported')
+        if offset:
+            file.seek(offset)
+        blocksize = min(count, 8192) if count else 8192
+        total_sent = 0
+        try:
+            while True:
+                if count:
+                    blocksize = min(count - total_sent, blocksize)
+                    if blocksize <= 0:
+                        break
+                data = memoryview(file.read(blocksize))
+                if not data:
+                    break
+                self.sendall(data)
+                total_sent += len(data)
+            return total_sent
+        finally:
+            if total_sent > 0 and hasattr(file, 'seek'):
+                file.seek(offset + total_sent)
+
+    def sendfile(self, file, offset=0, count=None):
+        """sendfile(file[, offset[, count]]) -> sent
+
+        Send a binary file until EOF (or *count* bytes from *offset*), with
+        sendfile(2) where the file allows it, else read()+send()."""
+        try:
+            return self._sendfile_use_sendfile(file, offset, count)
+        except _GiveupOnSendfile:
+            return self._sendfile_use_send(file, offset, count)
+
+    # -- connections -------------------------------------------------------------
+
+    def _accept(self):
+        return self._sock_obj._accept()
+
+    def accept(self):
+        """accept() -> (socket object, address info)"""
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen
+        cdef int fd, newfd, err
+        if not _family_has_address(self._sock_obj.family):
+            while True:
+                try:
+                    newfd, address = self._sock_obj._accept()
+                    break
+                except BlockingIOError:
+                    if self._timeout == 0.0:
+                        raise
+                self._wait_c(self._get_read_io(), None)
+        else:
+            while True:
+                fd = self._fd()
+                addrlen = sizeof(addr)
+                memset(&addr, 0, sizeof(addr))
+                newfd = c.accept4(fd, <c.sockaddr*>&addr, &addrlen, c.SOCK_CLOEXEC)
+                if newfd >= 0:
+                    break
+                err = errno
+                if err == EINTR:
+                    _retry_after_eintr()
+                    continue
+                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0:
+                    self._wait_c(self._get_read_io(), None)
+                    continue
+                _raise_errno(err)
+            try:
+                address = _makesockaddr(<c.sockaddr*>&addr, addrlen)
+            except BaseException:
+                _os.close(newfd)
+                raise
+        try:
+            sock = socket(self._sock_obj.family, self._sock_obj.type, self._sock_obj.proto, fileno=newfd)
+        except BaseException:
+            _os.close(newfd)
+            raise
+        if _socket.getdefaulttimeout() is None and self._timeout_obj:
+            sock.setblocking(True)
+        return sock, address
+
+    def connect(self, address):
+        """connect(address)
+
+        Host names are resolved cooperatively (through the hub's resolver)."""
+        self._internal_connect(address)
+
+    def connect_ex(self, address):
+        """connect_ex(address) -> errno (0 when connected)"""
+        try:
+            return self._internal_connect(address) or 0
+        except _timeout_error:
+            return EAGAIN
+        except __socket__.gaierror:
+            raise
+        except OSError as ex:
+            if ex.errno:
+                return ex.errno
+            raise
+
+    def _internal_connect(self, address):
+        # One non-overridable connect for both connect() and connect_ex(),
+        # as the C socket module has.
+        cdef Timeout t = None
+        cdef int err = 0
+        cdef c.socklen_t errlen
+        address = _resolve_addr(self, address)
+        if self._timeout == 0.0:
+            return self._sock_obj.connect(address)
+        if self._timeout > 0.0:
+            t = _start_timeout(self._timeout, _timeout_error('timed out'))
+        try:
+            while True:
+                errlen = sizeof(err)
+                if c.getsockopt(self._fd(), c.SOL_SOCKET, c.SO_ERROR, &err, &errlen) < 0:
+                    _raise_errno(errno)
+                if err:
+                    raise OSError(err, _strerror(err))
+                result = self._sock_obj.connect_ex(address)
+                if not result or result == EISCONN:
+                    break
+                if result == EWOULDBLOCK or result == EINPROGRESS or result == EALREADY:
+                    self._wait_untimed(self._get_write_io())
+                else:
+                    raise OSError(result, _strerror(result))
+        finally:
+            if t is not None:
+                t.cancel()
+
+    # -- delegated plain calls (explicit: faster than __getattr__) ---------------
+
+    def fileno(self):
+        return self._sock_obj.fileno()
+
+    def getsockname(self):
+        return self._sock_obj.getsockname()
+
+    def getpeername(self):
+        return self._sock_obj.getpeername()
+
+    def bind(self, address):
+        return self._sock_obj.bind(address)
+
+    def listen(self, *args):
+        return self._sock_obj.listen(*args)
+
+    def getsockopt(self, *args):
+        return self._sock_obj.getsockopt(*args)
+
+    def setsockopt(self, *args):
+        return self._sock_obj.setsockopt(*args)
+
+    def get_inheritable(self):
+        """Get the inheritable flag of the socket"""
+        return _os.get_inheritable(self.fileno())
+
+    def set_inheritable(self, inheritable):
+        """Set the inheritable flag of the socket"""
+        _os.set_inheritable(self.fileno(), inheritable)
+
+    # -- shutdown, close, detach, dup ---------------------------------------------
+
+    def shutdown(self, how):
+        """shutdown(how): also wakes the greenlets waiting in that direction
+        with cancel_wait_ex (as gevent's)."""
+        hub = self.hub
+        if how != 1 and self._read_io is not None:
+            hub.cancel_wait(self._read_io, cancel_wait_ex)
+        if how != 0 and self._write_io is not None:
+            hub.cancel_wait(self._write_io, cancel_wait_ex)
+        self._sock_obj.shutdown(how)
+
+    def _drop_events_and_close(self, closefd=True, _cancel_wait_ex=cancel_wait_ex):
+        cdef list deferred = []
+        cdef loop lp = self.hub.loop
+        sock = self._sock_obj
+        if closefd and self._real and lp is not None and lp._ptr != NULL:
+            # Wake every other watcher on this descriptor (a select() or
+            # poll() in another greenlet): it sees EBADF/POLLNVAL when it
+            # looks again, instead of waiting forever on a closed fd.
+            c.ev_feed_fd_event(lp._ptr, (<c.geventc_PySocketSockObject_head*><PyObject*>sock).sock_fd,
+                               1 | 2)
+        for w in (self._read_io, self._write_io):
+            if w is None:
+                continue
+            if (<io>w)._callback is None:
+                w.close()
+            else:
+                deferred.append(w)
+        self._read_io = None
+        self._write_io = None
+        if deferred:
+            # Someone waits: wake them first, close the descriptor after.
+            self.hub.loop.run_callback(_cancel_waits_then_close, self.hub, deferred, _cancel_wait_ex,
+                                       sock if closefd else None)
+        elif closefd:
+            sock.close()
+
+    def _detach_socket(self, reason):
+        sock = self._sock_obj
+        if not sock:
+            return
+        family = type_ = proto = -1
+        fileno = None
+        try:
+            family = sock.family
+            type_ = sock.type
+            proto = sock.proto
+            fileno = sock.fileno()
+        except OSError:
+            pass
+        self._drop_events_and_close(closefd=(reason == 'closed'))
+        self._set_sock(_closedsocket(family, type_, proto, fileno, reason))
+
+    def _real_close(self):
+        if not self._sock_obj:
+            return
+        self._detach_socket('closed')
+
+    def close(self):
+        """Close the socket (once no makefile() object uses it). Greenlets
+        waiting on it raise ``OSError(EBADF, 'File descriptor was closed in
+        another greenlet')``."""
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def detach(self):
+        """detach() -> file descriptor
+
+        Forget the descriptor without closing it; return it."""
+        self._closed = True
+        sock = self._sock_obj
+        if sock is None:
+            return -1
+        self._detach_socket('detached')
+        return sock.detach()
+
+    def dup(self):
+        """dup() -> socket object on a duplicate of the descriptor"""
+        fd = _os.dup(self.fileno())
+        sock = type(self)(self.family, self.type, self.proto, fileno=fd)
+        sock.settimeout(self.gettimeout())
+        return sock
+
+    def makefile(self, mode='r', buffering=None, *, encoding=None, errors=None, newline=None):
+        """Return an I/O stream connected to the socket (as the stdlib's)."""
+        for ch in mode:
+            if ch not in {'r', 'w', 'b'}:
+                raise ValueError('invalid mode %r (only r, w, b allowed)' % (mode,))
+        writing = 'w' in mode
+        reading = 'r' in mode or not writing
+        binary = 'b' in mode
+        rawmode = ''
+        if reading:
+            rawmode += 'r'
+        if writing:
+            rawmode += 'w'
+        raw = _SocketIO(self, rawmode)
+        self._io_refs += 1
+        if buffering is None:
+            buffering = -1
+        if buffering < 0:
+            buffering = _io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if not binary:
+                raise ValueError('unbuffered streams must be binary')
+            return raw
+        if reading and writing:
+            buffer = _io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = _io.BufferedReader(raw, buffering)
+        else:
+            buffer = _io.BufferedWriter(raw, buffering)
+        if binary:
+            return buffer
+        text = _io.TextIOWrapper(buffer, encoding, errors, newline)
+        text.mode = mode
+        return text
+
+    def _decref_socketios(self):
+        # SocketIO.close() calls this.
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed:
+            self.close()
+
+
+_base_send = socket.send
+
+
+# -- TLS over the cooperative socket (used by geventc.ssl.SSLSocket) ---------------
+
+from ssl import SSLWantReadError as _SSLWantReadError, SSLWantWriteError as _SSLWantWriteError
+
+
+cdef object _ssl_timeout_exc(socket self, str what):
+    # Only made when there is a timeout to raise it.
+    if self._timeout > 0.0:
+        return _timeout_error('The %s operation timed out' % what)
+    return None
+
+
+def _ssl_call(socket self, str what, func, tuple args):
+    """``func(*args)`` (an OpenSSL call on the non-blocking socket), waiting
+    on the read or write watcher while it wants to read or write."""
+    while True:
+        try:
+            return func(*args)
+        except _SSLWantReadError:
+            if self._timeout == 0.0:
+                raise
+            self._wait_c(self._get_read_io(), _ssl_timeout_exc(self, what))
+        except _SSLWantWriteError:
+            if self._timeout == 0.0:
+                raise
+            self._wait_c(self._get_write_io(), _ssl_timeout_exc(self, what))
+
+
+def _ssl_read(socket self, sslobj, Py_ssize_t nbytes, buffer):
+    """``sslobj.read(nbytes[, buffer])``, cooperatively.
+
+    When OpenSSL holds no decrypted bytes and the kernel none either
+    (FIONREAD), wait for the socket first: the read that would only raise
+    SSLWantReadError is not made."""
+    cdef int avail = 0
+    if self._timeout != 0.0 and not sslobj.pending():
+        if c.ioctl(self._fd(), c.FIONREAD, &avail) == 0 and avail == 0:
+            self._wait_c(self._get_read_io(), _ssl_timeout_exc(self, 'read'))
+    if buffer is None:
+        return _ssl_call(self, 'read', sslobj.read, (nbytes,))
+    return _ssl_call(self, 'read', sslobj.read, (nbytes, buffer))
+
+
+def _ssl_sendall(socket self, sslobj, data):
+    """Write all of *data* through OpenSSL; the socket's timeout bounds the
+    whole call, as the plain sendall's does."""
+    cdef Py_ssize_t sent = 0, length
+    cdef double deadline = 0.0
+    cdef Timeout t = None
+    with memoryview(data) as view, view.cast('B') as mem:
+        length = len(mem)
+        if self._timeout > 0.0:
+            deadline = _time.monotonic() + self._timeout
+        try:
+            while sent < length:
+                try:
+                    sent += sslobj.write(mem[sent:] if sent else mem)
+                    continue
+                except _SSLWantReadError:
+                    if self._timeout == 0.0:
+                        raise
+                    w = self._get_read_io()
+                except _SSLWantWriteError:
+                    if self._timeout == 0.0:
+                        raise
+                    w = self._get_write_io()
+                if deadline and t is None:
+                    left = deadline - _time.monotonic()
+                    if left <= 0.0:
+                        raise _timeout_error('The write operation timed out')
+                    t = _start_timeout(left, _timeout_error('The write operation timed out'))
+                self._wait_untimed(w)
+        finally:
+            if t is not None:
+                t.cancel()
+
+SocketType = socket

@@ -1,0 +1,125 @@
+"""High-level I/O multiplexing that blocks only the current greenlet
+(gevent.selectors).
+
+:class:`GeventSelector` (also :data:`DefaultSelector`) has the API of the
+stdlib's selectors. Registered descriptors are mirrored in a kernel
+``poll`` object, asked with a zero timeout first and again after waking, so
+``select()`` returns exactly what the kernel reports; the greenlet waits on
+libev watchers in between.
+
+.. caution:: as with every selector, unregister a file object before
+   closing it (or close the selector first).
+"""
+import selectors as __selectors__
+import select as __select__
+
+from geventc._hub import sleep as _sleep, get_hub
+from geventc._socket import _wait_any
+
+__implements__ = ['DefaultSelector']
+__extra__ = ['GeventSelector']
+__all__ = __implements__ + __extra__
+
+# Everything else is the stdlib's.
+__imports__ = []
+for _name in dir(__selectors__):
+    if _name.startswith('__') or _name in __all__:
+        continue
+    globals()[_name] = getattr(__selectors__, _name)
+    __imports__.append(_name)
+del _name
+
+EVENT_READ = __selectors__.EVENT_READ
+EVENT_WRITE = __selectors__.EVENT_WRITE
+SelectorKey = __selectors__.SelectorKey
+
+_BaseSelectorImpl = __selectors__._BaseSelectorImpl
+_POLLIN = __select__.POLLIN
+_POLLOUT = __select__.POLLOUT
+
+
+class GeventSelector(_BaseSelectorImpl):
+    """A selector whose ``select()`` blocks only the current greenlet."""
+
+    def __init__(self, hub=None):
+        super().__init__()
+        self._hub = hub
+        self._poller = __select__.poll()
+        # fd -> libev flags for the wait (1 read, 2 write).
+        self._flags = {}
+
+    @property
+    def hub(self):
+        if self._hub is None:
+            self._hub = get_hub()
+        return self._hub
+
+    def register(self, fileobj, events, data=None):
+        """Register *fileobj* for *events*; ValueError for an invalid descriptor."""
+        key = super().register(fileobj, events, data)
+        mask = (_POLLIN if events & EVENT_READ else 0) | (_POLLOUT if events & EVENT_WRITE else 0)
+        try:
+            # Fails (EBADF) now rather than reporting POLLNVAL forever.
+            self.hub.loop.io(key.fd, 0).close()
+            self._poller.register(key.fd, mask)
+        except (OSError, ValueError) as ex:
+            super().unregister(fileobj)
+            raise ValueError('Invalid file descriptor: %r' % (key.fd,)) from ex
+        self._flags[key.fd] = (1 if events & EVENT_READ else 0) | (2 if events & EVENT_WRITE else 0)
+        return key
+
+    def unregister(self, fileobj):
+        key = super().unregister(fileobj)
+        self._flags.pop(key.fd, None)
+        try:
+            self._poller.unregister(key.fd)
+        except KeyError:
+            pass
+        return key
+
+    def modify(self, fileobj, events, data=None):
+        # The base class re-registers when the events change.
+        return super().modify(fileobj, events, data)
+
+    def _ready_now(self):
+        ready = []
+        for fd, revents in self._poller.poll(0):
+            events = 0
+            # The stdlib PollSelector's reading of poll(2)'s answer: anything
+            # but plain POLLIN wakes a writer, anything but POLLOUT a reader.
+            if revents & ~_POLLIN:
+                events |= EVENT_WRITE
+            if revents & ~_POLLOUT:
+                events |= EVENT_READ
+            key = self._fd_to_key.get(fd)
+            if key is not None and events & key.events:
+                ready.append((key, events & key.events))
+        return ready
+
+    def select(self, timeout=None):
+        """Wait until some registered file objects are ready, or *timeout*
+        seconds (None: forever; <= 0: just look) pass.
+
+        Returns a list of ``(key, events)``. As the stdlib's, it blocks
+        forever when nothing is registered and no timeout is given."""
+        if self._flags is None:
+            raise RuntimeError('selector is closed')
+        if timeout is not None:
+            timeout = max(timeout, 0)
+        ready = self._ready_now()
+        if ready or timeout == 0:
+            _sleep()
+            return ready
+        watch = list(self._flags.items())
+        if _wait_any(watch, timeout) is None:
+            return []
+        return self._ready_now()
+
+    def close(self):
+        self._flags = None
+        self._poller = None
+        self._hub = None
+        super().close()
+
+
+DefaultSelector = GeventSelector
