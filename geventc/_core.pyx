@@ -613,8 +613,16 @@ cdef class loop:
             return None
         return self._backend_fd if self._backend_fd >= 0 else None
 
-    def closing_fd(self, fd):
-        return False
+    def closing_fd(self, int fd):
+        """*fd* is about to be closed: wake every io watcher on it (they see
+        READ|WRITE and find it closed). True if some were queued to run; the
+        close should then wait for the next turn of the loop."""
+        self._check()
+        if fd < 0:
+            return False
+        cdef unsigned int before = libev.ev_pending_count(self._ptr)
+        libev.ev_feed_fd_event(self._ptr, fd, libev.EV_READ | libev.EV_WRITE)
+        return libev.ev_pending_count(self._ptr) > before
 
     def install_sigchld(self):
         pass
@@ -1054,6 +1062,9 @@ cdef class io(watcher):
 
     def __init__(self, loop lp, fd, int events, ref=True, priority=None):
         _check_fd(fd)
+        if lp._backend_fd >= 0 and fd == lp._backend_fd:
+            # libev asserts (aborts the process) on its own epoll fd.
+            raise ValueError("fd %d is the event loop's own descriptor" % (fd,))
         if events < 0 or events & ~_IO_EVENTS_MASK:
             raise ValueError('illegal event mask: %r' % (events,))
         self._w = <libev.ev_watcher*>&self._io

@@ -25,6 +25,7 @@ cdef class socket:
     cdef object __weakref__
 
     cdef int _fd(self) except -1
+    cdef int _check_hub(self) except -1
     cdef io _get_read_io(self)
     cdef io _get_write_io(self)
     cdef int _wait_c(self, io w, object timeout_exc) except -1

@@ -33,6 +33,7 @@ from libc.string cimport memset
 from posix.types cimport off_t
 
 from geventc.includes cimport sockets as c
+from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
 from geventc._core cimport io, loop
 from geventc._hub cimport HubBase, Timeout, get_hub
@@ -595,8 +596,15 @@ cdef class socket:
     def _sock(self, value):
         self._set_sock(value)
 
+    cdef int _check_hub(self) except -1:
+        # Typed access through a None hub would crash, not raise.
+        if self.hub is None:
+            raise ValueError('socket.__init__() was not called')
+        return 0
+
     cdef io _get_read_io(self):
         if self._read_io is None:
+            self._check_hub()
             self._read_io = io(self.hub.loop, self._fd(), 1)
             if not self._ref:
                 self._read_io.ref = False
@@ -604,6 +612,7 @@ cdef class socket:
 
     cdef io _get_write_io(self):
         if self._write_io is None:
+            self._check_hub()
             self._write_io = io(self.hub.loop, self._fd(), 2)
             if not self._ref:
                 self._write_io.ref = False
@@ -1298,13 +1307,13 @@ cdef class socket:
 
     def _drop_events_and_close(self, closefd=True, _cancel_wait_ex=cancel_wait_ex):
         cdef list deferred = []
-        cdef loop lp = self.hub.loop
+        cdef loop lp = self.hub.loop if self.hub is not None else None
         sock = self._sock_obj
         if closefd and self._real and lp is not None and lp._ptr != NULL:
             # Wake every other watcher on this descriptor (a select() or
             # poll() in another greenlet): it sees EBADF/POLLNVAL when it
             # looks again, instead of waiting forever on a closed fd.
-            c.ev_feed_fd_event(lp._ptr, (<c.geventc_PySocketSockObject_head*><PyObject*>sock).sock_fd,
+            libev.ev_feed_fd_event(lp._ptr, (<c.geventc_PySocketSockObject_head*><PyObject*>sock).sock_fd,
                                1 | 2)
         for w in (self._read_io, self._write_io):
             if w is None:
@@ -1317,8 +1326,8 @@ cdef class socket:
         self._write_io = None
         if deferred:
             # Someone waits: wake them first, close the descriptor after.
-            self.hub.loop.run_callback(_cancel_waits_then_close, self.hub, deferred, _cancel_wait_ex,
-                                       sock if closefd else None)
+            lp.run_callback(_cancel_waits_then_close, self.hub, deferred, _cancel_wait_ex,
+                            sock if closefd else None)
         elif closefd:
             sock.close()
 

@@ -201,6 +201,7 @@ cdef extern from "ev.h" nogil:
     void* ev_userdata(ev_loop*)
     void ev_set_loop_release_cb(ev_loop*, ev_loop_cb release, ev_loop_cb acquire)
     void ev_feed_event(ev_loop*, void* w, int revents)
+    void ev_feed_fd_event(ev_loop*, int fd, int revents)
     int ev_clear_pending(ev_loop*, void* w)
 
     bint ev_is_active(void*)

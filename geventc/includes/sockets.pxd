@@ -93,12 +93,6 @@ cdef extern from *:
         int sock_fd
 
 
-cdef extern from "ev.h" nogil:
-    # Belongs with the rest of libev in libev.pxd; declared here so the
-    # socket work does not touch the core's files (see the issue note).
-    void ev_feed_fd_event(void* loop, int fd, int revents)
-
-
 cdef extern from "<sys/ioctl.h>" nogil:
     int ioctl(int fd, unsigned long request, ...)
     unsigned long FIONREAD
