@@ -519,7 +519,9 @@ cdef class loop:
                     self._run_callbacks()
                 if self._break_requested or self._destroyed:
                     break
-                if c_nowait or self._cb_head is not None:
+                # Fed events (feed(), closing_fd()) are pending already:
+                # libev would still block in its poll before running them.
+                if c_nowait or self._cb_head is not None or libev.ev_pending_count(self._ptr):
                     active = libev.ev_run(self._ptr, libev.EVRUN_NOWAIT)
                 else:
                     active = libev.ev_run(self._ptr, libev.EVRUN_ONCE)

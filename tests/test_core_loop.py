@@ -1000,3 +1000,32 @@ class TestGeventcOnlyHardening:
         """)
         assert_not_killed_by_signal(res)
         assert res.stdout.strip() not in ('', 'no error'), describe(res)
+
+
+class TestOwnDescriptorAndClosingFd:
+
+    @pytest.mark.geventc_only
+    def test_io_on_the_loops_own_epoll_fd_is_an_error(self):
+        # gevent: libev's assert aborts the process.
+        lp = core.loop('epoll', default=False)
+        try:
+            with pytest.raises(ValueError):
+                lp.io(lp.fileno(), core.READ)
+        finally:
+            lp.destroy()
+
+    @pytest.mark.geventc_only
+    def test_closing_fd_wakes_the_watchers_of_that_fd(self, loop):
+        r, w = os.pipe()
+        try:
+            seen = []
+            watcher = loop.io(r, core.READ)
+            watcher.start(seen.append, 'woken')
+            assert loop.closing_fd(r) is True
+            loop.run(once=True)
+            assert seen == ['woken']
+            watcher.stop()
+            assert loop.closing_fd(w) is False  # nobody watches w
+        finally:
+            os.close(r)
+            os.close(w)
