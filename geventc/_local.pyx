@@ -205,16 +205,18 @@ cdef class local:
     def __getattribute__(self, name):
         cdef dict dct
         cdef PyObject* found
-        if name == '__class__':
-            return _object_getattribute(self, name)
-        dct = self._get_dict()
         if self._plain:
+            dct = self._get_dict()
             found = PyDict_GetItem(dct, name)
             if found != NULL:
                 return <object>found
             if name == '__dict__':
                 return dct
             return _object_getattribute(self, name)
+        if name == '__class__':
+            # Without running a subclass's __init__ for a new greenlet.
+            return _object_getattribute(self, name)
+        dct = self._get_dict()
         if name == '__dict__':
             return dct
         type_self = self._local_type

@@ -9,15 +9,20 @@
 # notification is still queued (gevent does the same; the waiter then goes
 # back to sleep without being switched to).
 #
-# Threads. ``self.hub`` is the hub whose loop runs the notifications. The
-# invariant that makes cross-thread use safe: a greenlet is linked directly
-# only by a waiter running in that hub's thread. A waiter in any other
-# thread links a thread-agnostic wake-up instead (an async watcher's send
-# for a thread with a hub; a native lock's release for a plain thread), so
-# whichever thread runs the notification may call it. A release in a thread
-# other than the owner's hands the notification to the owner's loop through
-# run_callback_threadsafe; with no hub anywhere (plain threads only) the
-# links are called synchronously by release().
+# Threads. ``self.hub`` (the owner) is the hub whose loop runs the
+# notifications of ``_links``; only greenlets of the owner's thread link
+# themselves there (``_hub_links`` counts them), so a notification never
+# switches across threads. A waiter in another thread instead puts a
+# wake-up in ``_wakers`` (an async watcher's send for a thread with a hub, a
+# native lock's release for a plain thread): whoever makes the counter
+# positive calls up to ``counter`` of them at once, in any thread, so no
+# wake-up depends on another thread's loop running (its thread may have
+# ended). A release in another thread hands the ``_links`` notification to
+# the owner's loop (run_callback_threadsafe); with no hub anywhere (plain
+# threads) the links are called synchronously. When no greenlet of the
+# owner waits any more, another thread may take ownership; a notification
+# scheduled in the old owner's loop is then stale (``_notify_gen``) and
+# reschedules itself.
 #
 # All of this runs holding the GIL: no Python code (and so no GIL release)
 # runs between seeing a positive counter and taking it.
@@ -35,21 +40,39 @@ cdef inline bint _is_main_thread():
     return PyThread_get_thread_ident() == _main_ident
 
 
+cdef class _ThreadWake:
+    # A waiter in another thread; wake() may be called from any thread.
+    cdef int wake(self) except -1:
+        return 0
+
+
 @cython.final
 @cython.freelist(8)
-cdef class _NativeWake:
-    # The link of a hub-less thread blocked on a native lock.
+cdef class _NativeWake(_ThreadWake):
+    # A plain (hub-less) thread blocked on a native lock.
     cdef object lock
 
-    def __call__(self, source):
+    cdef int wake(self) except -1:
         lock = self.lock
         if lock.locked():
             lock.release()
+        return 0
 
 
-def _semaphore_notify(Semaphore sem):
-    # The loop callback that notifies a semaphore's waiters.
-    sem._run_notify()
+@cython.final
+cdef class _AsyncWake(_ThreadWake):
+    # A greenlet of another thread's hub, waiting on an async watcher of
+    # that hub (ev_async_send is safe from any thread).
+    cdef object watcher
+
+    cdef int wake(self) except -1:
+        self.watcher.send()
+        return 0
+
+
+def _semaphore_notify(Semaphore sem, unsigned long gen):
+    # The loop callback that notifies a semaphore's links.
+    sem._run_notify(gen)
 
 
 cdef class Semaphore(AbstractLinkable):
@@ -63,8 +86,9 @@ cdef class Semaphore(AbstractLinkable):
     """
 
     def __cinit__(self, *args, **kwargs):
-        # Never a None list, even if __init__ is skipped.
+        # Never None lists, even if __init__ is skipped.
         self._links = []
+        self._wakers = []
 
     def __init__(self, value=1, hub=None):
         self.counter = value
@@ -77,7 +101,10 @@ cdef class Semaphore(AbstractLinkable):
 
     def __str__(self):
         return '<%s at 0x%x counter=%s _links[%s]>' % (
-            type(self).__name__, id(self), self.counter, len(self._links))
+            type(self).__name__, id(self), self.counter, self.linkcount())
+
+    def linkcount(self):
+        return len(self._links) + len(self._wakers)
 
     def locked(self):
         """True if ``acquire()`` would block."""
@@ -115,39 +142,60 @@ cdef class Semaphore(AbstractLinkable):
             return None
         return hub
 
-    cdef int _check_and_notify(self) except -1:
-        cdef HubBase hub, current
-        if self.counter <= 0 or not self._links or self._notifier is not None:
-            return 0
-        current = _get_hub_c()
-        if current is not None and self.hub is current and current.loop is not None:
-            # The common case: released in the owner's own thread.
-            self._notifier = current.loop.run_callback_c(_semaphore_notify, (self,))
-            return 0
-        hub = self._owner_hub()
-        if hub is None:
-            if current is None:
-                # No hub here and none owns us: the links can only be thread
-                # wake-ups or plain callables. Call them now.
-                self._notifier = True
-                try:
-                    self._notify_link_list(self._links)
-                finally:
-                    self._notifier = None
-                return 0
-            self.hub = hub = current
-        return self._schedule_notify(hub, current)
-
-    cdef int _schedule_notify(self, HubBase hub, HubBase current) except -1:
-        if hub is current:
-            self._notifier = hub.loop.run_callback_c(_semaphore_notify, (self,))
-        else:
-            self._notifier = hub.loop.run_callback_threadsafe(_semaphore_notify, self)
+    cdef int _wake_threads(self) except -1:
+        # Wake up to `counter` waiters of other threads, first come first.
+        cdef Py_ssize_t n = self.counter
+        cdef _ThreadWake waker
+        while n > 0 and self._wakers:
+            waker = <_ThreadWake>self._wakers.pop(0)
+            waker.wake()
+            n -= 1
         return 0
 
-    cdef int _run_notify(self) except -1:
-        if self._notifier is None:
-            # Cancelled (every waiter left) or stale.
+    cdef int _check_and_notify(self) except -1:
+        cdef HubBase owner, current
+        if self.counter <= 0:
+            return 0
+        if self._wakers:
+            self._wake_threads()
+        if not self._links:
+            return 0
+        current = _get_hub_c()
+        if current is not None and self.hub is current:
+            owner = current         # the common case: released in the owner
+        else:
+            owner = self._owner_hub()
+            if owner is not current and (owner is None or self._hub_links == 0):
+                # No greenlet of an owner is linked: notify from here.
+                owner = current
+                self.hub = current
+        if self._notifier is not None:
+            if self._notifier_hub is owner:
+                return 0            # already queued where it must run
+            self._notifier = None   # queued in a former owner's loop: stale
+        self._notify_gen += 1
+        if owner is None:
+            # No hub anywhere: the links are plain callables; call them now.
+            self._notifier = True
+            self._notifier_hub = None
+            try:
+                self._notify_link_list(self._links)
+            finally:
+                self._notifier = None
+            return 0
+        self._notifier_hub = owner
+        if owner is current:
+            self._notifier = owner.loop.run_callback_c(_semaphore_notify, (self, self._notify_gen))
+        else:
+            self._notifier = owner.loop.run_callback_threadsafe(_semaphore_notify, self, self._notify_gen)
+        return 0
+
+    cdef int _run_notify(self, unsigned long gen) except -1:
+        if gen != self._notify_gen or self._notifier is None:
+            return 0                # superseded or cancelled
+        if self.hub is not _get_hub_c():
+            # Ownership moved since this was queued: queue it again there.
+            self._notifier = None
             self._check_and_notify()
             return 0
         if self.counter <= 0:
@@ -203,6 +251,8 @@ cdef class Semaphore(AbstractLinkable):
         # on our own timeout. Picks the way to wait from the threads involved.
         cdef HubBase current = _get_hub_c()
         cdef HubBase owner = self._owner_hub()
+        if owner is not None and owner is not current and self._hub_links == 0:
+            owner = None            # nobody waits in the owner: take it over
         if owner is None or owner is current:
             if current is None:
                 if not _is_main_thread():
@@ -212,7 +262,7 @@ cdef class Semaphore(AbstractLinkable):
             if owner is None:
                 self.hub = current
             return self._block_in_hub(current, timeout, take)
-        # Owned by another thread's hub.
+        # Owned by another thread's hub, whose greenlets wait.
         if current is None:
             if not _is_main_thread():
                 return self._block_native(timeout, take)
@@ -226,6 +276,7 @@ cdef class Semaphore(AbstractLinkable):
         cdef object t = None
         cdef bint loop_exited = False
         self._links.append(glet)
+        self._hub_links += 1
         try:
             if timeout is not None:
                 t = _start_new_or_dummy(timeout)
@@ -243,13 +294,14 @@ cdef class Semaphore(AbstractLinkable):
             if self.counter <= 0:
                 if hub.thread_ident == _main_ident:
                     raise
-                # This thread's loop has nothing to run: wait for the other
+                # This thread's loop has nothing to run: wait for another
                 # thread's release on a watcher that keeps the loop alive.
                 loop_exited = True
         except BaseException:
             self.unlink(glet)
             raise
         finally:
+            self._hub_links -= 1
             if t is not None:
                 t.cancel()
         if loop_exited:
@@ -258,13 +310,21 @@ cdef class Semaphore(AbstractLinkable):
             self.counter -= 1
         return True
 
+    cdef int _drop_waker(self, _ThreadWake waker) except -1:
+        try:
+            self._wakers.remove(waker)
+        except ValueError:
+            pass
+        return 0
+
     cdef object _block_across_hubs(self, HubBase hub, timeout, bint take):
-        # Our thread has a hub but another thread's hub notifies: link an
-        # async watcher's send (safe from any thread) and wait in our loop.
-        # The watcher is ref'd, so our loop stays alive while we wait.
+        # Our thread has a hub, but greenlets of another thread's hub are
+        # linked: wait in our loop on an async watcher that any releaser may
+        # send. The watcher is ref'd, so our loop stays alive while we wait.
         cdef object t = None
+        cdef _AsyncWake waker = _AsyncWake.__new__(_AsyncWake)
         watcher = hub.loop.async_()
-        link = watcher.send_ignoring_arg
+        waker.watcher = watcher
         watcher.start(getcurrent().switch, self)
         try:
             if timeout is not None:
@@ -274,10 +334,10 @@ cdef class Semaphore(AbstractLinkable):
                     if take:
                         self.counter -= 1
                     return True
-                self.rawlink(link)
+                self._wakers.append(waker)
                 hub.switch_c()
                 # Woken (or spuriously): the counter may be gone again.
-                self.unlink(link)
+                self._drop_waker(waker)
         except Timeout as ex:
             if ex is not t:
                 raise
@@ -285,16 +345,16 @@ cdef class Semaphore(AbstractLinkable):
         finally:
             if t is not None:
                 t.cancel()
-            self.unlink(link)
+            self._drop_waker(waker)
             watcher.stop()
             watcher.close()
 
     cdef object _block_native(self, timeout, bint take):
         # A thread without a hub: block the whole thread on a native lock
-        # that our link releases.
+        # that our waker releases.
         cdef double deadline = 0, remaining
         cdef bint has_deadline = False
-        cdef _NativeWake link = _NativeWake.__new__(_NativeWake)
+        cdef _NativeWake waker = _NativeWake.__new__(_NativeWake)
         if timeout is not None:
             if isinstance(timeout, Timeout):
                 timeout = (<Timeout>timeout).seconds
@@ -306,32 +366,35 @@ cdef class Semaphore(AbstractLinkable):
                 has_deadline = True
         lock = _allocate_native_lock()
         lock.acquire()
-        link.lock = lock
+        waker.lock = lock
         try:
             while True:
                 if self.counter > 0:
                     if take:
                         self.counter -= 1
                     return True
+                self._wakers.append(waker)
                 if has_deadline:
                     remaining = deadline - _monotonic()
                     if remaining <= 0:
                         return False
                     if remaining > _NATIVE_TIMEOUT_MAX:
                         remaining = _NATIVE_TIMEOUT_MAX
-                    self.rawlink(link)
                     lock.acquire(True, remaining)
                 else:
-                    self.rawlink(link)
                     lock.acquire()
-                self.unlink(link)
+                self._drop_waker(waker)
         finally:
-            self.unlink(link)
+            self._drop_waker(waker)
 
     def _at_fork_reinit(self):
         """Detach from the hub after fork (called by threading/logging)."""
         self.hub = None
         self._notifier = None
+        self._notifier_hub = None
+        self._notify_gen += 1
+        self._hub_links = 0
+        del self._wakers[:]
 
 
 cdef class BoundedSemaphore(Semaphore):

@@ -113,6 +113,12 @@ cdef object _heapify = _heapq.heapify
 cdef object _StopIteration = StopIteration
 
 
+# What a queue switches into a waiting greenlet to say "your turn" (one
+# shared tuple: no allocation per wake-up); wait() turns it into the waiter.
+cdef object _WOKEN = object()
+cdef tuple _WOKEN_ARGS = (_WOKEN,)
+
+
 cdef inline HubBase _current_hub():
     cdef HubBase hub = _get_hub_c()
     if hub is None:
@@ -161,12 +167,16 @@ cdef class ItemWaiter:
         return '<%s greenlet=%r item=%r>' % (type(self).__name__, self.greenlet, self.item)
 
     cdef object wait(self, HubBase hub, object current):
-        # Block *current* until switch_c()/throw(); return the value switched in.
+        # Block *current* until switch_c()/throw(); return the value switched
+        # in (this waiter itself when woken by its queue).
         self.greenlet = current
         try:
-            return hub.switch_c()
+            result = hub.switch_c()
         finally:
             self.greenlet = None
+        if result is _WOKEN:
+            return self
+        return result
 
     cdef int switch_c(self, value) except -1:
         # Wake the waiting greenlet with *value* (called in the hub).
@@ -174,7 +184,9 @@ cdef class ItemWaiter:
         cdef tuple args
         if glet is None:
             return 0
-        args = (value,)
+        # Waking with the waiter itself (what get()/put() expect) reuses
+        # one tuple instead of making one per switch.
+        args = _WOKEN_ARGS if value is self else (value,)
         try:
             PyGreenlet_Switch(<greenlet>glet, <PyObject*>args, NULL)
         except BaseException:

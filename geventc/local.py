@@ -7,6 +7,8 @@ each greenlet that uses the object); ``__slots__`` are shared by all
 greenlets. A greenlet's attributes are released when it dies. Compiled, in
 ``geventc._local``.
 """
+from greenlet import getcurrent
+
 from geventc._local import all_local_dicts_for_greenlet, local
 
 __all__ = ['local']

@@ -622,3 +622,66 @@ def test_fork_reinit():
     s.acquire()
     s._at_fork_reinit()
     assert s.counter == 2
+
+
+@pytest.mark.geventc_only
+@pytest.mark.parametrize('kind', ['BoundedSemaphore', 'Semaphore', 'RLock'])
+def test_threads_with_and_without_hubs_share_a_lock(kind):
+    # Greenlets in the main thread and in threads with their own hubs, and
+    # hub-less threads, all contend for one lock; threads finish (and their
+    # hubs stop running) at different times. No update may be lost and no
+    # one may wait forever. (gevent 26.9.0 often hangs here.)
+    from _helpers import assert_ok, run_python
+    res = run_python('''
+        import random, sys, threading, time
+        import geventc as gevent
+        from geventc.lock import BoundedSemaphore, RLock, Semaphore
+        kind = sys.argv[1]
+        for seed in range(8):
+            lock = {'BoundedSemaphore': lambda: BoundedSemaphore(1),
+                    'Semaphore': lambda: Semaphore(1), 'RLock': RLock}[kind]()
+            counter = [0]
+
+            def work(n):
+                for _ in range(n):
+                    with lock:
+                        v = counter[0]
+                        gevent.sleep(0)
+                        counter[0] = v + 1
+
+            def thread_with_hub(n, nglets):
+                keep = gevent.spawn(gevent.sleep, 60)
+                gevent.joinall([gevent.spawn(work, n) for _ in range(nglets)])
+                keep.kill()
+
+            def plain_thread(n):
+                for _ in range(n):
+                    with lock:
+                        v = counter[0]
+                        time.sleep(0)
+                        counter[0] = v + 1
+
+            rnd = random.Random(seed)
+            total = 300
+            threads = []
+            for _ in range(6):
+                n = rnd.randint(10, 200)
+                if rnd.random() < 0.5:
+                    g = rnd.randint(1, 4)
+                    threads.append(threading.Thread(target=thread_with_hub, args=(n, g)))
+                    total += n * g
+                else:
+                    threads.append(threading.Thread(target=plain_thread, args=(n,)))
+                    total += n
+            for th in threads:
+                th.start()
+            keep = gevent.spawn(gevent.sleep, 60)
+            gevent.joinall([gevent.spawn(work, 100) for _ in range(3)])
+            while any(th.is_alive() for th in threads):
+                gevent.sleep(0.001)
+            keep.kill()
+            assert counter[0] == total, (seed, counter[0], total)
+        print('ok')
+    ''', args=[kind], timeout=60)
+    assert_ok(res)
+    assert res.stdout.strip() == 'ok'
