@@ -436,7 +436,15 @@ cdef class loop:
         the queue runs exactly what the hub would run next, with half the
         greenlet switches."""
         cdef callback cb = self._cb_head
-        if cb is None or self._direct_budget <= 0 or cb.kind != SWITCH_KIND or cb.callback is None:
+        # Stopped callbacks at the head would be skipped by the hub anyway.
+        while cb is not None and cb.callback is None:
+            self._cb_head = cb.next
+            if self._cb_head is None:
+                self._cb_tail = None
+            cb.next = None
+            self._cb_count -= 1
+            cb = self._cb_head
+        if cb is None or self._direct_budget <= 0 or cb.kind != SWITCH_KIND:
             return None
         self._direct_budget -= 1
         self._cb_head = cb.next

@@ -110,5 +110,6 @@ cdef class Greenlet(greenlet):
 cpdef HubBase get_hub()
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
+cdef object _start_new_or_dummy(timeout, exception=*, ref=*)
 
 include "_locks_decl.pxi"
