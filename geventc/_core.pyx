@@ -436,6 +436,10 @@ cdef class loop:
         the queue runs exactly what the hub would run next, with half the
         greenlet switches."""
         cdef callback cb = self._cb_head
+        if not self._running_callbacks:
+            # The hub is inside libev (a watcher woke us): it would run the
+            # other pending watchers before this queue, so keep that order.
+            return None
         # Stopped callbacks at the head would be skipped by the hub anyway.
         while cb is not None and cb.callback is None:
             self._cb_head = cb.next
