@@ -7,7 +7,8 @@ A :class:`Pool` is a Group with at most *size* members: ``spawn`` and
 ``add`` block while it is full.
 """
 from geventc._hub import (
-    DummySemaphore, Event, Greenlet, GreenletExit, Semaphore, Timeout, getcurrent, joinall,
+    DummySemaphore, Event, Greenlet, GreenletExit, Semaphore, SpawnedLink, Timeout, getcurrent,
+    joinall,
     kill as _kill,
 )
 from geventc._imap import IMap, IMapUnordered
@@ -310,29 +311,11 @@ class Pool(Group):
         self._semaphore.release()
 
 
-class pass_value(object):
-    # A link that calls *callback* with the value of a successful greenlet.
-    __slots__ = ['callback']
-
-    def __init__(self, callback):
-        self.callback = callback
+class pass_value(SpawnedLink):
+    # A link that calls *callback* with the value of a successful greenlet
+    # (in the hub, not a new greenlet); equality, hashing and repr are
+    # SpawnedLink's, so unlink(callback) finds it.
 
     def __call__(self, source):
         if source.successful():
             self.callback(source.value)
-
-    def __hash__(self):
-        return hash(self.callback)
-
-    def __eq__(self, other):
-        return self.callback == getattr(other, 'callback', other)
-
-    def __str__(self):
-        return str(self.callback)
-
-    def __repr__(self):
-        return repr(self.callback)
-
-    def __getattr__(self, item):
-        assert item != 'callback'
-        return getattr(self.callback, item)
