@@ -67,3 +67,15 @@ def loop():
         lp.destroy()
     except Exception:  # a test may already have destroyed it
         pass
+
+
+@pytest.fixture
+def pipe():
+    """A real pipe (read fd, write fd), both closed afterwards if still open."""
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass

@@ -22,17 +22,6 @@ from _helpers import assert_not_killed_by_signal, assert_ok, describe, run_pytho
 pytestmark = pytest.mark.filterwarnings('error')
 
 
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 # ---------------------------------------------------------------------------
 # The loop object
 # ---------------------------------------------------------------------------

@@ -16,17 +16,6 @@ pytestmark = pytest.mark.filterwarnings('error')
 
 
 @pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-@pytest.fixture
 def nb_pipe(pipe):
     r, w = pipe
     gos.make_nonblocking(r)

@@ -16,17 +16,6 @@ from geventc import socket as gsocket
 pytestmark = pytest.mark.filterwarnings('error')
 
 
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 def ticker(ticks, n=5, every=0.01):
     for _ in range(n):
         ticks.append(1)
@@ -48,7 +37,15 @@ class TestSelect:
         r, w = pipe
         ticks = []
         gevent.spawn(ticker, ticks)
-        gevent.spawn_later(0.05, os.write, w, b'x')
+
+        def write_after_three_ticks():
+            # Order, not timing: the write happens only once the ticker ran
+            # three times while select() was waiting.
+            while len(ticks) < 3:
+                gevent.sleep(0.01)
+            os.write(w, b'x')
+
+        gevent.spawn(write_after_three_ticks)
         start = time.monotonic()
         rl, wl, xl = gselect.select([r], [], [], 5)
         assert rl == [r] and wl == [] and xl == []
