@@ -24,3 +24,18 @@ def shutdown():
     if not hub.dead:
         hub.join()
     hub.destroy(destroy_loop=True)
+
+
+def copy_globals(source, namespace, skip=()):
+    """Copy *source* module's public names we do not implement into *namespace*.
+
+    A facade module (select, selectors, ssl) replaces some names of the
+    stdlib module it stands for and re-exports the rest unchanged; this
+    returns the re-exported names (the module's ``__imports__``)."""
+    copied = []
+    for name in dir(source):
+        if name.startswith('__') or name in skip:
+            continue
+        namespace[name] = getattr(source, name)
+        copied.append(name)
+    return copied

@@ -10,6 +10,7 @@ kernel is asked again when one fires.
    ``POLLPRI``) by themselves: they are reported when present at the check
    before waiting or when another event wakes the wait, as in gevent.
 """
+from geventc._util import copy_globals
 import errno as _errno
 import os as _os
 import select as __select__
@@ -24,13 +25,7 @@ __all__ = ['error'] + __implements__
 error = __select__.error
 
 # Everything else (constants, epoll ...) is the stdlib's.
-__imports__ = []
-for _name in dir(__select__):
-    if _name.startswith('__') or _name in __all__:
-        continue
-    globals()[_name] = getattr(__select__, _name)
-    __imports__.append(_name)
-del _name
+__imports__ = copy_globals(__select__, globals(), skip=__all__)
 
 _original_poll = __select__.poll
 _POLLIN = __select__.POLLIN

@@ -10,6 +10,7 @@ libev watchers in between.
 .. caution:: as with every selector, unregister a file object before
    closing it (or close the selector first).
 """
+from geventc._util import copy_globals
 import selectors as __selectors__
 import select as __select__
 
@@ -21,13 +22,7 @@ __extra__ = ['GeventSelector']
 __all__ = __implements__ + __extra__
 
 # Everything else is the stdlib's.
-__imports__ = []
-for _name in dir(__selectors__):
-    if _name.startswith('__') or _name in __all__:
-        continue
-    globals()[_name] = getattr(__selectors__, _name)
-    __imports__.append(_name)
-del _name
+__imports__ = copy_globals(__selectors__, globals(), skip=__all__)
 
 EVENT_READ = __selectors__.EVENT_READ
 EVENT_WRITE = __selectors__.EVENT_WRITE

@@ -11,6 +11,7 @@ context factories here (the stdlib's would make blocking ones).
 The OpenSSL object is created with the ``SSLSocket`` itself as its owner, so
 SNI and message callbacks receive the ``SSLSocket``.
 """
+from geventc._util import copy_globals
 import errno as _errno
 import os as _os
 import ssl as __ssl__
@@ -34,13 +35,8 @@ else:
 
 # Everything else (constants, exceptions, SSLObject, MemoryBIO ...) is the
 # stdlib's; `socket` stays ours.
-__imports__ = []
-for _name in dir(__ssl__):
-    if _name.startswith('__') or _name in __implements__ + __extra__ or _name in ('socket', 'create_connection'):
-        continue
-    globals()[_name] = getattr(__ssl__, _name)
-    __imports__.append(_name)
-del _name
+__imports__ = copy_globals(__ssl__, globals(),
+                           skip=__implements__ + __extra__ + ['socket', 'create_connection'])
 
 __all__ = [n for n in __implements__ + __extra__ if not n.startswith('_')] + \
     [n for n in __imports__ if not n.startswith('_') and n != 'namedtuple']
