@@ -14,10 +14,38 @@ cdef struct loop_state:
 
 
 cdef enum:
-    # callback.kind: call `callback(*args)`, or switch into the greenlet
-    # `callback` with `args` through greenlet's C API.
+    # callback.kind: call `callback(*args)`; switch into the greenlet
+    # `callback` with `args` through greenlet's C API; or step the Wakeable
+    # `callback` (begun with `args`) through its series of switches.
     CALL_KIND = 0
     SWITCH_KIND = 1
+    WAKE_KIND = 2
+
+    # What Wakeable.next_wake asks its runner to do.
+    WAKE_DONE = 0
+    WAKE_SWITCH = 1
+    WAKE_NEED_HUB = 2
+
+
+cdef class Wakeable:
+    # Something whose queued notification (a queue's unlock, a linkable's
+    # notify) is a series of greenlet switches, each chosen only when the
+    # previous one is over, as a loop over waiters that switches into each
+    # would. Written as steps, the hub runs it one switch at a time and a
+    # greenlet that blocks while the hub waits on a switch it made may take
+    # the next step itself: one greenlet switch instead of two.
+    #
+    # begin_wake(args) starts a queued notification (False: stale, skip it);
+    # next_wake(in_hub) sets wake_target/wake_args and returns WAKE_SWITCH,
+    # returns WAKE_DONE when finished, or, outside the hub, WAKE_NEED_HUB
+    # (having consumed nothing) when the next step runs user callables that
+    # expect to run in the hub. wake_error reports a switch that failed.
+    cdef object wake_target
+    cdef tuple wake_args
+
+    cdef bint begin_wake(self, object args) except -1
+    cdef int next_wake(self, bint in_hub) except -1
+    cdef int wake_error(self, object target) noexcept
 
 
 cdef class callback:
@@ -45,14 +73,22 @@ cdef class loop:
     # The greenlet inside run(), if any (destroy() may not come from it).
     cdef object _runner
     cdef bint _running_callbacks
+    # True while the hub is suspended in a switch that ends its current
+    # callback (a SWITCH_KIND, or one step of a Wakeable): anything the
+    # hub does next is the next step, so a greenlet that blocks may take it.
+    cdef bint _handoff_ok
+    # The Wakeable whose notification is being stepped (hub or hand-off).
+    cdef Wakeable _wake_current
+    cdef callback _wake_cb
+    cdef tuple _next_args
     cdef public object error_handler
     cdef object _origflags
     cdef int _backend_fd
     # Active watchers that keep the loop alive, counted by the watchers.
     cdef Py_ssize_t _activecnt
-    # How many more queued switches a greenlet in sleep(0) may hand control
-    # to directly, without a round trip through the hub; renewed each time
-    # the hub runs a callback, so the hub still polls within its budget.
+    # How many more switches blocking greenlets may hand control to
+    # directly, without a round trip through the hub; renewed each time
+    # the hub switches, so the hub still polls within its budget.
     cdef int _direct_budget
     # Cross-thread wake-up and the Python-signal wake-up (main thread only).
     cdef libev.ev_async _threadsafe_async
@@ -68,7 +104,13 @@ cdef class loop:
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
     cdef callback run_switch(self, object glet, tuple args)
-    cdef callback pop_direct_switch(self)
+    cdef callback run_wake(self, Wakeable w, object args)
+    cdef callback _pop_head(self)
+    cdef bint _has_callbacks(self)
+    cdef object next_handoff(self)
+    cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1
+    cdef int _end_wake(self) except -1
+    cdef int _tail_switch(self, object target, object args, object context) except -1
     cdef int _run_callbacks(self) except -1
     cdef int _drain_threadsafe(self) except -1
     cdef int _check_signals(self) noexcept

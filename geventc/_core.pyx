@@ -202,6 +202,21 @@ cdef void _acquire_gil(libev.ev_loop* ptr) noexcept nogil:
     state.tstate = NULL
 
 
+cdef class Wakeable:
+    """Base of the compiled objects whose notifications the loop steps
+    (see _core.pxd); the default has nothing to wake."""
+
+    cdef bint begin_wake(self, object args) except -1:
+        return True
+
+    cdef int next_wake(self, bint in_hub) except -1:
+        return WAKE_DONE
+
+    cdef int wake_error(self, object target) noexcept:
+        _traceback.print_exc()
+        return 0
+
+
 @cython.freelist(1024)
 cdef class callback:
     """A call queued with ``loop.run_callback``; ``stop()`` cancels it."""
@@ -216,16 +231,24 @@ cdef class callback:
 
     close = stop
 
+    # As gevent's: `pending` is cleared when the callback starts running,
+    # but it stays true until it has finished; code deciding whether to
+    # queue another (a queue's unlock) asks the latter.
     @property
     def pending(self):
         return self.callback is not None
 
     def __bool__(self):
-        return self.callback is not None
+        return self.args is not None
 
     def __repr__(self):
-        return '<%s at 0x%x %s>' % (type(self).__name__, id(self),
-                                    'pending' if self.callback is not None else 'stopped')
+        if self.callback is not None:
+            state = 'pending'
+        elif self.args is not None:
+            state = 'running'
+        else:
+            state = 'stopped'
+        return '<%s at 0x%x %s>' % (type(self).__name__, id(self), state)
 
 
 cdef object _live_loops = _weakref.WeakSet()
@@ -429,34 +452,111 @@ cdef class loop:
         cb.kind = SWITCH_KIND
         return self._append(cb)
 
-    cdef callback pop_direct_switch(self):
-        """Dequeue the head callback if it is a switch that may run directly.
+    cdef callback run_wake(self, Wakeable w, object args):
+        """Queue the stepping of *w*'s notification (begun with *args*)."""
+        if self._destroyed or self._ptr == NULL:
+            raise ValueError('operation on destroyed loop')
+        cdef callback cb = callback.__new__(callback)
+        cb.callback = w
+        cb.args = args
+        cb.kind = WAKE_KIND
+        return self._append(cb)
 
-        Used by sleep(0): handing control straight to the next greenlet in
-        the queue runs exactly what the hub would run next, with half the
-        greenlet switches."""
+    cdef bint _has_callbacks(self):
+        # Queued callbacks, or a notification that is still being stepped.
+        return self._cb_head is not None or self._wake_current is not None
+
+    cdef callback _pop_head(self):
         cdef callback cb = self._cb_head
-        if not self._running_callbacks:
-            # The hub is inside libev (a watcher woke us): it would run the
-            # other pending watchers before this queue, so keep that order.
-            return None
-        # Stopped callbacks at the head would be skipped by the hub anyway.
-        while cb is not None and cb.callback is None:
-            self._cb_head = cb.next
-            if self._cb_head is None:
-                self._cb_tail = None
-            cb.next = None
-            self._cb_count -= 1
-            cb = self._cb_head
-        if cb is None or self._direct_budget <= 0 or cb.kind != SWITCH_KIND:
-            return None
-        self._direct_budget -= 1
         self._cb_head = cb.next
         if self._cb_head is None:
             self._cb_tail = None
         cb.next = None
         self._cb_count -= 1
         return cb
+
+    cdef object next_handoff(self):
+        """Dequeue what the hub would switch to next and return that greenlet.
+
+        For a greenlet about to block while the hub waits in a tail switch
+        (``_handoff_ok``): switching straight there runs exactly what the
+        hub would run next, with one greenlet switch instead of two. The
+        switch's args are left in ``_next_args``. None when the next step is
+        not a switch (a call, a step that needs the hub, nothing queued) or
+        the budget is spent: the caller then switches to the hub."""
+        cdef callback cb
+        cdef Wakeable w
+        cdef int r
+        if self._direct_budget <= 0 or self._break_requested or self._destroyed:
+            return None
+        while True:
+            w = self._wake_current
+            if w is not None:
+                r = w.next_wake(False)
+                if r == WAKE_SWITCH:
+                    self._direct_budget -= 1
+                    self._next_args = w.wake_args
+                    target = w.wake_target
+                    w.wake_target = None
+                    w.wake_args = None
+                    return target
+                if r == WAKE_NEED_HUB:
+                    return None
+                self._end_wake()
+            cb = self._cb_head
+            if cb is None:
+                return None
+            if cb.callback is None:
+                self._pop_head()
+                continue
+            if cb.kind == CALL_KIND:
+                return None
+            self._pop_head()
+            target = cb.callback
+            args = cb.args
+            cb.callback = None
+            if cb.kind == SWITCH_KIND:
+                cb.args = None
+                self._direct_budget -= 1
+                self._next_args = <tuple>args
+                return target
+            self._begin_wake(cb, <Wakeable>target, args)
+
+    cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1:
+        # cb stays true (running) until the notification is over.
+        self._wake_cb = cb
+        self._wake_current = w
+        try:
+            started = w.begin_wake(args)
+        except BaseException:
+            self._end_wake()
+            raise
+        if not started:
+            self._end_wake()
+        return 0
+
+    cdef int _end_wake(self) except -1:
+        cdef callback cb = self._wake_cb
+        self._wake_current = None
+        self._wake_cb = None
+        if cb is not None:
+            cb.args = None
+        return 0
+
+    cdef int _tail_switch(self, object target, object args, object context) except -1:
+        # A switch after which the hub has nothing left of its callback.
+        self._direct_budget = 64
+        self._handoff_ok = True
+        try:
+            PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
+        except BaseException:
+            self._handoff_ok = False
+            if isinstance(context, Wakeable):
+                (<Wakeable>context).wake_error(target)
+            else:
+                self._handle_error_now(context)
+        self._handoff_ok = False
+        return 0
 
     def run_callback_threadsafe(self, func, *args):
         """``run_callback`` that may be called from any thread; wakes the loop."""
@@ -470,33 +570,58 @@ cdef class loop:
 
     cdef int _run_callbacks(self) except -1:
         cdef callback cb
+        cdef Wakeable w
         cdef object func
         cdef object args
         cdef int count = 0
+        cdef int r
         cdef double deadline = 0
         self._running_callbacks = True
         try:
-            while self._cb_head is not None:
-                cb = self._cb_head
-                self._cb_head = cb.next
-                if self._cb_head is None:
-                    self._cb_tail = None
-                cb.next = None
-                self._cb_count -= 1
-                func = cb.callback
-                if func is None:
-                    continue
-                args = cb.args
-                cb.callback = None
-                cb.args = None
-                self._direct_budget = 64
-                try:
-                    if cb.kind == SWITCH_KIND:
-                        PyGreenlet_Switch(<greenlet>func, <PyObject*>args, NULL)
+            while True:
+                w = self._wake_current
+                if w is not None:
+                    # A notification in progress goes on before anything else.
+                    try:
+                        r = w.next_wake(True)
+                    except BaseException:
+                        r = WAKE_DONE
+                        self._end_wake()
+                        self._handle_error_now(w)
+                    if r == WAKE_SWITCH:
+                        target = w.wake_target
+                        args = w.wake_args
+                        w.wake_target = None
+                        w.wake_args = None
+                        self._tail_switch(target, args, w)
                     else:
-                        func(*args)
-                except BaseException:
-                    self._handle_error_now(cb)
+                        self._end_wake()
+                        continue
+                else:
+                    cb = self._cb_head
+                    if cb is None:
+                        break
+                    self._pop_head()
+                    func = cb.callback
+                    if func is None:
+                        continue
+                    args = cb.args
+                    cb.callback = None
+                    if cb.kind == SWITCH_KIND:
+                        cb.args = None
+                        self._tail_switch(func, args, cb)
+                    elif cb.kind == WAKE_KIND:
+                        try:
+                            self._begin_wake(cb, <Wakeable>func, args)
+                        except BaseException:
+                            self._handle_error_now(func)
+                        continue
+                    else:
+                        try:
+                            func(*args)
+                        except BaseException:
+                            self._handle_error_now(cb)
+                        cb.args = None
                 if self._break_requested or self._destroyed:
                     break
                 count += 1
@@ -527,13 +652,13 @@ cdef class loop:
         self._runner = _getcurrent()
         try:
             while True:
-                if self._cb_head is not None:
+                if self._has_callbacks():
                     self._run_callbacks()
                 if self._break_requested or self._destroyed:
                     break
                 # Fed events (feed(), closing_fd()) are pending already:
                 # libev would still block in its poll before running them.
-                if c_nowait or self._cb_head is not None or libev.ev_pending_count(self._ptr):
+                if c_nowait or self._has_callbacks() or libev.ev_pending_count(self._ptr):
                     active = libev.ev_run(self._ptr, libev.EVRUN_NOWAIT)
                 else:
                     active = libev.ev_run(self._ptr, libev.EVRUN_ONCE)
@@ -547,10 +672,10 @@ cdef class loop:
                 if self._break_requested or self._destroyed:
                     break
                 if c_once or c_nowait:
-                    if self._cb_head is not None:
+                    if self._has_callbacks():
                         self._run_callbacks()
                     break
-                if not active and self._cb_head is None:
+                if not active and not self._has_callbacks():
                     break
         finally:
             self._runner = outer_runner
@@ -579,6 +704,8 @@ cdef class loop:
                                'destroy it from another greenlet (e.g. hub.destroy())')
         self._destroyed = True
         self._remove_signal_wakeup()
+        self._wake_current = None
+        self._wake_cb = None
         self._cb_head = None
         self._cb_tail = None
         self._cb_count = 0

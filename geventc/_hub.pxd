@@ -4,7 +4,7 @@
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet
-from geventc._core cimport loop
+from geventc._core cimport loop, Wakeable
 
 
 cdef class HubBase(greenlet):
@@ -51,11 +51,19 @@ cdef class Timeout(BaseException):
     cdef int _release(self) noexcept
 
 
-cdef class AbstractLinkable:
+cdef class AbstractLinkable(Wakeable):
     cdef public object hub
     cdef list _links
     cdef object _notifier
     cdef bint _notify_all
+    # A notification walking _links (see _walk_step): the next index, the
+    # link that was last when it began (None: no walk), whether that one
+    # was reached, callables already called, and the args a link gets.
+    cdef Py_ssize_t _walk_i
+    cdef object _walk_final
+    cdef bint _walk_last
+    cdef set _walk_called
+    cdef tuple _walk_args
     cdef object __weakref__
 
     cpdef bint ready(self)
@@ -63,6 +71,9 @@ cdef class AbstractLinkable:
     cpdef unlink(self, callback)
     cdef int _check_and_notify(self) except -1
     cdef list _notify_link_list(self, list links)
+    cdef int _walk_begin(self) except -1
+    cdef int _walk_end(self) except -1
+    cdef int _walk_inline(self) except -1
     cdef object _wait_core(self, timeout, bint catch=*)
     cdef object _capture_hub(self)
 

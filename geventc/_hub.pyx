@@ -27,7 +27,8 @@ from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
     PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
     PyGreenlet_MAIN)
-from geventc._core cimport loop, callback as core_callback, timer as core_timer, SWITCH_KIND
+from geventc._core cimport (loop, callback as core_callback, timer as core_timer, Wakeable,
+                            SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
 
 import heapq as _heapq
 import os as _os
@@ -272,6 +273,20 @@ cdef class HubBase(greenlet):
             switch_out = getattr(cur, 'switch_out', None)
             if switch_out is not None:
                 switch_out()
+        cdef loop lp = self.loop
+        if lp is not None and lp._handoff_ok:
+            # The hub waits in a switch that ended its callback: go straight
+            # to what it would run next.
+            try:
+                target = lp.next_handoff()
+            except BaseException:
+                lp._handle_error_now(lp._wake_current)
+                lp._end_wake()
+                target = None
+            if target is not None:
+                args = lp._next_args
+                lp._next_args = None
+                return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         return PyGreenlet_Switch(self, NULL, NULL)
 
     cpdef switch(self):
@@ -949,7 +964,91 @@ cdef class AbstractLinkable:
                 # hub's own thread.
                 self._notifier = hub.loop.run_callback_threadsafe(self._notify_links, [])
             else:
-                self._notifier = hub.loop.run_callback_c(self._notify_links, ([],))
+                self._notifier = hub.loop.run_wake(self, ())
+        return 0
+
+    # -- the notification, as steps the loop runs (see Wakeable) -----------------
+    #
+    # The same walk as _notify_link_list: FIFO, only while ready unless
+    # _notify_all, stopping at the link that was last when it began; called
+    # entries become None and the prefix is deleted at the end. A greenlet
+    # link is a switch the runner makes (possibly a greenlet handing off);
+    # a callable link runs in the hub.
+
+    cdef bint begin_wake(self, object args) except -1:
+        if self._notifier is None:
+            self._check_and_notify()
+            return False
+        self._walk_begin()
+        return True
+
+    cdef int _walk_begin(self) except -1:
+        self._walk_i = 0
+        self._walk_last = False
+        self._walk_called = None
+        self._walk_final = self._links[-1] if self._links else None
+        # Made per walk, not kept: (self,) held by self would be a cycle.
+        self._walk_args = (self,)
+        return 0
+
+    cdef int next_wake(self, bint in_hub) except -1:
+        cdef list links = self._links
+        cdef Py_ssize_t i
+        while True:
+            i = self._walk_i
+            if (self._walk_last or self._walk_final is None or i >= len(links)
+                    or (not self._notify_all and not self.ready())):
+                return self._walk_end()
+            link = links[i]
+            if link is None:
+                self._walk_i = i + 1
+                continue
+            if PyGreenlet_Check(link):
+                links[i] = None
+                self._walk_i = i + 1
+                self._walk_last = link is self._walk_final
+                self.wake_target = link
+                self.wake_args = self._walk_args
+                return WAKE_SWITCH
+            if not in_hub:
+                return WAKE_NEED_HUB
+            links[i] = None
+            self._walk_i = i + 1
+            self._walk_last = link is self._walk_final
+            if self._walk_called is None:
+                self._walk_called = set()
+            id_link = id(link)
+            if id_link not in self._walk_called:
+                self._walk_called.add(id_link)
+                _call_link(self, link)
+
+    cdef int _walk_end(self) except -1:
+        cdef Py_ssize_t i = self._walk_i
+        self._walk_i = 0
+        self._walk_final = None
+        self._walk_last = False
+        self._walk_called = None
+        self._walk_args = None
+        if i:
+            del self._links[:i]
+        self._notifier = None
+        self._check_and_notify()
+        return WAKE_DONE
+
+    cdef int wake_error(self, object target) noexcept:
+        _report_link_error(self, target)
+        return 0
+
+    cdef int _walk_inline(self) except -1:
+        # The whole walk from a plain callback (another thread's notify).
+        cdef object target
+        self._walk_begin()
+        while self.next_wake(True) == WAKE_SWITCH:
+            target = self.wake_target
+            args = self.wake_args
+            self.wake_target = None
+            self.wake_args = None
+            _switch_link(self, target, args)
         return 0
 
     cdef list _notify_link_list(self, list links):
@@ -994,11 +1093,7 @@ cdef class AbstractLinkable:
         if self._notifier is None:
             self._check_and_notify()
             return
-        try:
-            self._notify_link_list(self._links)
-        finally:
-            self._notifier = None
-        self._check_and_notify()
+        self._walk_inline()
 
     cdef object _wait_core(self, timeout, bint catch=True):
         # Link the current greenlet itself and switch to the hub. A
@@ -1872,15 +1967,7 @@ def sleep(seconds=0, ref=True):
             raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
         cb = lp.run_switch(glet, ())
         try:
-            nxt = lp.pop_direct_switch() if type(glet) is Greenlet else None
-            if nxt is not None:
-                target = nxt.callback
-                args = nxt.args
-                nxt.callback = None
-                nxt.args = None
-                PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
-            else:
-                hub.switch_c()
+            hub.switch_c()
         except BaseException:
             cb.stop()
             raise

@@ -185,30 +185,46 @@ cdef class Semaphore(AbstractLinkable):
             return 0
         self._notifier_hub = owner
         if owner is current:
-            self._notifier = owner.loop.run_callback_c(_semaphore_notify, (self, self._notify_gen))
+            self._notifier = owner.loop.run_wake(self, self._notify_gen)
         else:
             self._notifier = owner.loop.run_callback_threadsafe(_semaphore_notify, self, self._notify_gen)
         return 0
 
     cdef int _run_notify(self, unsigned long gen) except -1:
+        # A notification queued from another thread: the whole walk here.
+        if self.begin_wake(gen):
+            self._walk_inline()
+        return 0
+
+    cdef bint begin_wake(self, object args) except -1:
+        cdef unsigned long gen = args
         if gen != self._notify_gen or self._notifier is None:
-            return 0                # superseded or cancelled
+            return False            # superseded or cancelled
         if self.hub is not _get_hub_c():
             # Ownership moved since this was queued: queue it again there.
             self._notifier = None
             self._check_and_notify()
-            return 0
+            return False
         if self.counter <= 0:
             # Taken again before we ran (a release/acquire loop): nobody to
             # wake, and _check_and_notify would find nothing either.
             self._notifier = None
-            return 0
-        try:
-            self._notify_link_list(self._links)
-        finally:
-            self._notifier = None
-        self._check_and_notify()
-        return 0
+            return False
+        self._walk_begin()
+        self._walk_gen = gen
+        return True
+
+    cdef int next_wake(self, bint in_hub) except -1:
+        if self._walk_gen != self._notify_gen:
+            # Superseded mid-walk (another thread took the semaphore over
+            # and queued its own): stop, leaving _notifier to that one.
+            self._walk_i = 0
+            self._walk_final = None
+            self._walk_last = False
+            self._walk_called = None
+            self._walk_args = None
+            return WAKE_DONE
+        return AbstractLinkable.next_wake(self, in_hub)
 
     # -- acquiring ---------------------------------------------------------------
 

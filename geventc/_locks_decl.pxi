@@ -15,6 +15,8 @@ cdef class Semaphore(AbstractLinkable):
     # Where self._notifier is queued, and which notification is current.
     cdef HubBase _notifier_hub
     cdef unsigned long _notify_gen
+    # The notification the walk in progress belongs to.
+    cdef unsigned long _walk_gen
 
     cpdef acquire(self, blocking=*, timeout=*)
     cpdef release(self)

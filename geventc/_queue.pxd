@@ -1,6 +1,7 @@
 # Layout and typed entry points of the queues, so other compiled modules
 # (pool, threadpool, servers) put and get without Python dispatch.
 
+from geventc._core cimport Wakeable
 from geventc._hub cimport HubBase, Event
 
 
@@ -11,6 +12,8 @@ cdef class ItemWaiter:
     cdef ItemWaiter prev
     cdef ItemWaiter next
     cdef bint linked
+    # A putter's item that the queue's container refused (raised in put()).
+    cdef object exc_info
 
     cdef object wait(self, HubBase hub, object current)
     cdef int switch_c(self, value) except -1
@@ -30,7 +33,7 @@ cdef class _WaiterList:
     cdef int clear(self) except -1
 
 
-cdef class SimpleQueue:
+cdef class SimpleQueue(Wakeable):
     cdef readonly HubBase hub
     cdef readonly object queue
     cdef readonly bint is_shutdown
@@ -40,6 +43,13 @@ cdef class SimpleQueue:
     cdef Py_ssize_t _maxsize
     # queue is exactly a deque: append/popleft through their C functions.
     cdef bint _is_deque
+    # An exact compiled queue type: its container code may run in a greenlet
+    # handing off (see next_wake), not only in the hub.
+    cdef bint _plain
+    # Where the unlock in progress is: 0 putter step, 1 getter step, 2 end
+    # of a round; and whether this round moved anything.
+    cdef int _unlock_phase
+    cdef bint _unlock_repeat
     cdef object __weakref__
 
     cpdef _create_queue(self, items=*)
@@ -56,7 +66,6 @@ cdef class SimpleQueue:
     cdef object _get_or_peek(self, bint peek, block, timeout)
     cdef inline bint _has_room(self) except -1
     cdef int _schedule_unlock(self) except -1
-    cdef int _unlock_c(self) except -1
 
 
 cdef class Queue(SimpleQueue):
@@ -79,14 +88,15 @@ cdef class LifoQueue(Queue):
     pass
 
 
-cdef class Channel:
+cdef class Channel(Wakeable):
     cdef readonly HubBase hub
     cdef _WaiterList _getters
     cdef _WaiterList _putters
     cdef object _event_unlock
+    # The putter whose item the unlock in progress just gave a getter.
+    cdef ItemWaiter _unlock_putter
     cdef object __weakref__
 
     cpdef put(self, item, block=*, timeout=*)
     cpdef get(self, block=*, timeout=*)
     cdef int _schedule_unlock(self) except -1
-    cdef int _unlock_c(self) except -1

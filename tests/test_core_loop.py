@@ -164,6 +164,23 @@ class TestRunCallback:
         loop.run()
         assert out == ['first', 'second', 'nested']
 
+    def test_running_callback_is_true_but_not_pending(self, loop):
+        # gevent's contract: bool() says "pending or running" (used to decide
+        # whether to queue another), .pending only "not started yet".
+        seen = []
+
+        def f():
+            seen.append((bool(cb), cb.pending))
+
+        cb = loop.run_callback(f)
+        assert cb and cb.pending
+        loop.run()
+        assert seen == [(True, False)]
+        assert not cb and not cb.pending
+        stopped = loop.run_callback(f)
+        stopped.stop()
+        assert not stopped and not stopped.pending
+
     def test_callbacks_on_hub_loop_run_before_sleep_returns(self):
         hub = get_hub()
         out = []
