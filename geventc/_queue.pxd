@@ -33,6 +33,13 @@ cdef class _WaiterList:
     cdef int clear(self) except -1
 
 
+cdef enum:
+    # SimpleQueue._fast: which inlined put/get path applies.
+    FAST_NONE = 0
+    FAST_SIMPLE = 1
+    FAST_JOINABLE = 2
+
+
 cdef class SimpleQueue(Wakeable):
     cdef readonly HubBase hub
     cdef readonly object queue
@@ -46,6 +53,7 @@ cdef class SimpleQueue(Wakeable):
     # An exact compiled queue type: its container code may run in a greenlet
     # handing off (see next_wake), not only in the hub.
     cdef bint _plain
+    cdef int _fast
     # Where the unlock in progress is: 0 putter step, 1 getter step, 2 end
     # of a round; and whether this round moved anything.
     cdef int _unlock_phase

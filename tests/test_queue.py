@@ -54,6 +54,36 @@ class TestQueueContract:
         assert [q.get() for _ in items] == expected_order(qcls, items)
         assert q.empty()
 
+    def test_bound_method_signatures(self, qcls):
+        import inspect
+        q = qcls()
+        assert list(inspect.signature(q.put).parameters) == ['item', 'block', 'timeout']
+        assert list(inspect.signature(q.get).parameters) == ['block', 'timeout']
+        assert inspect.signature(q.get).parameters['block'].default is True
+
+    def test_joinable_counts_tasks_put_on_every_path(self, qcls):
+        if qcls not in JOINABLE:
+            pytest.skip('not joinable')
+        q = qcls(1)
+        q.put('a')                      # room: straight in
+        got = []
+
+        def putter():
+            q.put('b')                  # full: waits, the unlock puts it
+
+        g = gevent.spawn(putter)
+        gevent.sleep(0)
+        assert q.unfinished_tasks == 1
+        got.append(q.get())
+        g.join(timeout=5)
+        got.append(q.get())
+        assert sorted(got) == ['a', 'b']
+        assert q.unfinished_tasks == 2
+        assert not q.join(timeout=0.01)
+        q.task_done()
+        q.task_done()
+        assert q.join(timeout=1)
+
     def test_sizes(self, qcls):
         q = qcls(2)
         assert q.maxsize == 2
