@@ -59,11 +59,15 @@ cdef class AbstractLinkable(Wakeable):
     # A notification walking _links (see _walk_step): the next index, the
     # link that was last when it began (None: no walk), whether that one
     # was reached, callables already called, and the args a link gets.
+    cdef list _walk_list
     cdef Py_ssize_t _walk_i
     cdef object _walk_final
     cdef bint _walk_last
     cdef set _walk_called
     cdef tuple _walk_args
+    # Greenlets that called wait() on a ready object while its notification
+    # was queued or running: woken after that notification's links.
+    cdef list _arrived
     cdef object __weakref__
 
     cpdef bint ready(self)
@@ -72,7 +76,11 @@ cdef class AbstractLinkable(Wakeable):
     cdef int _check_and_notify(self) except -1
     cdef list _notify_link_list(self, list links)
     cdef int _walk_begin(self) except -1
+    cdef int _walk_start(self, list links) except -1
+    cdef bint _walk_next_list(self) except -1
+    cdef int _walk_reset(self) except -1
     cdef int _walk_end(self) except -1
+    cdef int _wait_turn(self) except -1
     cdef int _walk_inline(self) except -1
     cdef object _wait_core(self, timeout, bint catch=*)
     cdef object _capture_hub(self)

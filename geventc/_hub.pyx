@@ -939,7 +939,7 @@ cdef class AbstractLinkable:
             self._links.remove(callback)
         except ValueError:
             pass
-        if not self._links and self._notifier is not None:
+        if not self._links and not self._arrived and self._notifier is not None:
             if type(self._notifier) is core_callback:
                 (<core_callback>self._notifier).stop()
             self._notifier = None
@@ -983,21 +983,29 @@ cdef class AbstractLinkable:
         return True
 
     cdef int _walk_begin(self) except -1:
+        # Made per walk, not kept: (self,) held by self would be a cycle.
+        self._walk_args = (self,)
+        self._walk_start(self._links)
+        return 0
+
+    cdef int _walk_start(self, list links) except -1:
+        self._walk_list = links
         self._walk_i = 0
         self._walk_last = False
         self._walk_called = None
-        self._walk_final = self._links[-1] if self._links else None
-        # Made per walk, not kept: (self,) held by self would be a cycle.
-        self._walk_args = (self,)
+        self._walk_final = links[-1] if links else None
         return 0
 
     cdef int next_wake(self, bint in_hub) except -1:
-        cdef list links = self._links
+        cdef list links
         cdef Py_ssize_t i
         while True:
+            links = self._walk_list
             i = self._walk_i
-            if (self._walk_last or self._walk_final is None or i >= len(links)
+            if (links is None or self._walk_last or self._walk_final is None or i >= len(links)
                     or (not self._notify_all and not self.ready())):
+                if self._walk_next_list():
+                    continue
                 return self._walk_end()
             link = links[i]
             if link is None:
@@ -1022,18 +1030,62 @@ cdef class AbstractLinkable:
                 self._walk_called.add(id_link)
                 _call_link(self, link)
 
-    cdef int _walk_end(self) except -1:
+    cdef bint _walk_next_list(self) except -1:
+        # The walked list is done: drop its called prefix. After _links come
+        # the greenlets that arrived (see _wait_turn) while this ran; those
+        # still waiting after theirs go to _links for the next notification.
+        cdef list links = self._walk_list
         cdef Py_ssize_t i = self._walk_i
+        self._walk_i = 0
+        if links is not None and i:
+            del links[:i]
+        if links is self._links and self._arrived:
+            self._walk_start(self._arrived)
+            return True
+        if links is not None and links is self._arrived:
+            self._links.extend([g for g in links if g is not None])
+            del links[:]
+        return False
+
+    cdef int _walk_reset(self) except -1:
+        self._walk_list = None
         self._walk_i = 0
         self._walk_final = None
         self._walk_last = False
         self._walk_called = None
         self._walk_args = None
-        if i:
-            del self._links[:i]
+        return 0
+
+    cdef int _walk_end(self) except -1:
+        self._walk_reset()
         self._notifier = None
         self._check_and_notify()
         return WAKE_DONE
+
+    cdef int _wait_turn(self) except -1:
+        # Ready, but a notification is queued or running: as in gevent, a
+        # greenlet arriving now waits until it has gone through the
+        # greenlets already waiting, instead of running ahead of them.
+        cdef HubBase hub = _get_hub_c()
+        cdef object glet = <object>PyGreenlet_GetCurrent()
+        if hub is None or glet is hub or self.hub is not hub:
+            return 0
+        if self._arrived is None:
+            self._arrived = []
+        self._arrived.append(glet)
+        try:
+            result = hub.switch_c()
+            if result is not self:
+                raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (
+                    type(self).__name__, result))
+        except BaseException:
+            for waiting in (self._arrived, self._links):
+                try:
+                    waiting.remove(glet)
+                except ValueError:
+                    pass
+            raise
+        return 0
 
     cdef int wake_error(self, object target) noexcept:
         _report_link_error(self, target)
@@ -1126,7 +1178,10 @@ cdef class AbstractLinkable:
 
     def _wait(self, timeout=None):
         if self.ready():
-            return self.ready()
+            result = self.ready()
+            if self._notifier is not None:
+                self._wait_turn()
+            return result
         self._wait_core(timeout)
         return self.ready()
 
@@ -1198,6 +1253,8 @@ cdef class Event(AbstractLinkable):
     def wait(self, timeout=None):
         """Block until set (True) or *timeout* passes (the flag, False)."""
         if self._flag:
+            if self._notifier is not None:
+                self._wait_turn()
             return True
         if self._wait_core(timeout, True):
             # Woken by set(), even if clear() came before we ran.
@@ -1294,6 +1351,8 @@ cdef class AsyncResult(AbstractLinkable):
         """Wait until ready (or timeout) and return the value (None if not ready)."""
         if not self.ready():
             self._wait_core(timeout)
+        elif self._notifier is not None:
+            self._wait_turn()
         return self.value
 
     def __call__(self, source):

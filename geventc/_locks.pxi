@@ -218,11 +218,7 @@ cdef class Semaphore(AbstractLinkable):
         if self._walk_gen != self._notify_gen:
             # Superseded mid-walk (another thread took the semaphore over
             # and queued its own): stop, leaving _notifier to that one.
-            self._walk_i = 0
-            self._walk_final = None
-            self._walk_last = False
-            self._walk_called = None
-            self._walk_args = None
+            self._walk_reset()
             return WAKE_DONE
         return AbstractLinkable.next_wake(self, in_hub)
 

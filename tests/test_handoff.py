@@ -240,3 +240,72 @@ def test_asyncresult_callable_links_run_in_the_hub_amid_greenlet_waiters():
     ar.set(42)
     geventc.joinall([g1, g2])
     assert log == ['w1 got 42', 'link in hub: True', 'w2 got 42']
+
+
+def test_wait_on_a_set_event_waits_for_the_notification_in_progress():
+    # gevent: a greenlet calling wait() on an Event that is set while its
+    # notification still runs goes after the greenlets already waiting.
+    ev = Event()
+    log = []
+
+    def late():
+        log.append('late start')
+        assert ev.wait() is True
+        log.append('late done')
+
+    def waiter(n):
+        ev.wait()
+        log.append('w%d' % n)
+        if n == 0:
+            geventc.spawn(late)
+            assert ev.wait() is True
+            log.append('w0 again')
+
+    gs = [geventc.spawn(waiter, i) for i in range(3)]
+    geventc.sleep(0)
+    ev.set()
+    geventc.joinall(gs)
+    geventc.sleep(0.01)
+    assert log == ['w0', 'w1', 'w2', 'w0 again', 'late start', 'late done']
+
+
+def test_asyncresult_wait_while_notifying_waits_its_turn():
+    ar = AsyncResult()
+    log = []
+
+    def waiter(n):
+        log.append('w%d %s' % (n, ar.wait()))
+        if n == 0:
+            log.append('w0 again %s' % ar.wait())
+
+    gs = [geventc.spawn(waiter, i) for i in range(2)]
+    geventc.sleep(0)
+    ar.set('v')
+    geventc.joinall(gs)
+    assert log == ['w0 v', 'w1 v', 'w0 again v']
+
+
+@pytest.mark.geventc_only  # gevent 26.9.0 stops the notification: the greenlet never wakes
+def test_unlinking_the_last_link_keeps_waking_a_greenlet_waiting_its_turn():
+    ev = Event()
+    log = []
+
+    def link(source):
+        log.append('link called')
+
+    def arrives():
+        geventc.sleep(0)            # runs again after set(), before its notification
+        assert ev.wait() is True    # set, notification queued: waits its turn
+        log.append('arrived woke')
+
+    def unlinker():
+        geventc.sleep(0)
+        ev.unlink(link)             # the only link goes away
+        log.append('unlinked')
+
+    ev.rawlink(link)
+    gs = [geventc.spawn(arrives), geventc.spawn(unlinker)]
+    geventc.sleep(0)
+    ev.set()
+    geventc.joinall(gs, timeout=5)
+    assert log == ['unlinked', 'arrived woke']

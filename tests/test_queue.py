@@ -61,9 +61,8 @@ class TestQueueContract:
         assert list(inspect.signature(q.get).parameters) == ['block', 'timeout']
         assert inspect.signature(q.get).parameters['block'].default is True
 
+    @pytest.mark.parametrize('qcls', JOINABLE, ids=lambda c: c.__name__)
     def test_joinable_counts_tasks_put_on_every_path(self, qcls):
-        if qcls not in JOINABLE:
-            pytest.skip('not joinable')
         q = qcls(1)
         q.put('a')                      # room: straight in
         got = []
