@@ -305,6 +305,18 @@ cdef _WaiterList _new_list():
     return _WaiterList.__new__(_WaiterList)
 
 
+cdef object _unlock_notification(Wakeable owner, HubBase hub, object cb):
+    # *cb* while that unlock is queued or running (true), else a new one:
+    # at most one is pending, as with gevent's ``_event_unlock``.
+    cdef loop lp
+    if cb is not None and (<callback>cb).args is not None:
+        return cb
+    lp = hub.loop if hub is not None else None
+    if lp is None:
+        raise RuntimeError('the hub of %r was destroyed' % (owner,))
+    return lp.run_wake(owner, ())
+
+
 cdef int _wake_inline(Wakeable w) except -1:
     # A whole unlock run here (gevent's ``_unlock()``, called directly).
     cdef object target, args
@@ -588,13 +600,7 @@ cdef class SimpleQueue(Wakeable):
     # -- waking waiters ----------------------------------------------------------
 
     cdef int _schedule_unlock(self) except -1:
-        cdef loop lp
-        cb = self._event_unlock
-        if cb is None or (<callback>cb).args is None:
-            lp = self.hub.loop if self.hub is not None else None
-            if lp is None:
-                raise RuntimeError('the hub of %r was destroyed' % (self,))
-            self._event_unlock = lp.run_wake(self, ())
+        self._event_unlock = _unlock_notification(self, self.hub, self._event_unlock)
         return 0
 
     def _unlock(self):
@@ -915,13 +921,7 @@ cdef class Channel(Wakeable):
         return self.get(False)
 
     cdef int _schedule_unlock(self) except -1:
-        cdef loop lp
-        cb = self._event_unlock
-        if cb is None or (<callback>cb).args is None:
-            lp = self.hub.loop if self.hub is not None else None
-            if lp is None:
-                raise RuntimeError('the hub of %r was destroyed' % (self,))
-            self._event_unlock = lp.run_wake(self, ())
+        self._event_unlock = _unlock_notification(self, self.hub, self._event_unlock)
         return 0
 
     def _unlock(self):
