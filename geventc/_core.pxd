@@ -105,6 +105,7 @@ cdef class loop:
     cdef callback run_callback_c(self, object func, tuple args)
     cdef callback run_switch(self, object glet, tuple args)
     cdef callback run_wake(self, Wakeable w, object args)
+    cdef callback _enqueue(self, int kind, object func, object args)
     cdef callback _pop_head(self)
     cdef bint _has_callbacks(self)
     cdef object next_handoff(self)

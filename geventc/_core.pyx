@@ -437,29 +437,23 @@ cdef class loop:
         return self.run_callback_c(func, args)
 
     cdef callback run_callback_c(self, object func, tuple args):
+        return self._enqueue(CALL_KIND, func, args)
+
+    cdef callback run_switch(self, object glet, tuple args):
+        """Queue ``glet.switch(*args)`` with no bound method: sleep(0), start()."""
+        return self._enqueue(SWITCH_KIND, glet, args)
+
+    cdef callback run_wake(self, Wakeable w, object args):
+        """Queue the stepping of *w*'s notification (begun with *args*)."""
+        return self._enqueue(WAKE_KIND, w, args)
+
+    cdef callback _enqueue(self, int kind, object func, object args):
         if self._destroyed or self._ptr == NULL:
             raise ValueError('operation on destroyed loop')
         cdef callback cb = callback.__new__(callback)
         cb.callback = func
         cb.args = args
-        return self._append(cb)
-
-    cdef callback run_switch(self, object glet, tuple args):
-        """Queue ``glet.switch(*args)`` with no bound method: sleep(0), start()."""
-        cdef callback cb = callback.__new__(callback)
-        cb.callback = glet
-        cb.args = args
-        cb.kind = SWITCH_KIND
-        return self._append(cb)
-
-    cdef callback run_wake(self, Wakeable w, object args):
-        """Queue the stepping of *w*'s notification (begun with *args*)."""
-        if self._destroyed or self._ptr == NULL:
-            raise ValueError('operation on destroyed loop')
-        cdef callback cb = callback.__new__(callback)
-        cb.callback = w
-        cb.args = args
-        cb.kind = WAKE_KIND
+        cb.kind = kind
         return self._append(cb)
 
     cdef bint _has_callbacks(self):
