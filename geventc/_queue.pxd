@@ -40,13 +40,22 @@ cdef enum:
     FAST_JOINABLE = 2
 
 
-cdef class SimpleQueue(Wakeable):
+cdef class _WaitingRoom(Wakeable):
+    # What queues and channels share: their hub, the FIFOs of blocked
+    # getters and putters, and the unlock notification that wakes them.
     cdef readonly HubBase hub
-    cdef readonly object queue
-    cdef readonly bint is_shutdown
     cdef _WaiterList _getters
     cdef _WaiterList _putters
     cdef object _event_unlock
+    cdef object __weakref__
+
+    cpdef get(self, block=*, timeout=*)
+    cdef int _schedule_unlock(self) except -1
+
+
+cdef class SimpleQueue(_WaitingRoom):
+    cdef readonly object queue
+    cdef readonly bint is_shutdown
     cdef Py_ssize_t _maxsize
     # queue is exactly a deque: append/popleft through their C functions.
     cdef bint _is_deque
@@ -58,7 +67,6 @@ cdef class SimpleQueue(Wakeable):
     # of a round; and whether this round moved anything.
     cdef int _unlock_phase
     cdef bint _unlock_repeat
-    cdef object __weakref__
 
     cpdef _create_queue(self, items=*)
     cpdef Py_ssize_t _qsize(self) except? -1
@@ -73,7 +81,6 @@ cdef class SimpleQueue(Wakeable):
     cpdef peek_nowait(self)
     cdef object _get_or_peek(self, bint peek, block, timeout)
     cdef inline bint _has_room(self) except -1
-    cdef int _schedule_unlock(self) except -1
 
 
 cdef class Queue(SimpleQueue):
@@ -96,15 +103,9 @@ cdef class LifoQueue(Queue):
     pass
 
 
-cdef class Channel(Wakeable):
-    cdef readonly HubBase hub
-    cdef _WaiterList _getters
-    cdef _WaiterList _putters
-    cdef object _event_unlock
+cdef class Channel(_WaitingRoom):
     # The putter whose item the unlock in progress just gave a getter.
     cdef ItemWaiter _unlock_putter
-    cdef object __weakref__
 
     cpdef put(self, item, block=*, timeout=*)
     cpdef get(self, block=*, timeout=*)
-    cdef int _schedule_unlock(self) except -1

@@ -305,18 +305,6 @@ cdef _WaiterList _new_list():
     return _WaiterList.__new__(_WaiterList)
 
 
-cdef object _unlock_notification(Wakeable owner, HubBase hub, object cb):
-    # *cb* while that unlock is queued or running (true), else a new one:
-    # at most one is pending, as with gevent's ``_event_unlock``.
-    cdef loop lp
-    if cb is not None and (<callback>cb).args is not None:
-        return cb
-    lp = hub.loop if hub is not None else None
-    if lp is None:
-        raise RuntimeError('the hub of %r was destroyed' % (owner,))
-    return lp.run_wake(owner, ())
-
-
 cdef int _wake_inline(Wakeable w) except -1:
     # A whole unlock run here (gevent's ``_unlock()``, called directly).
     cdef object target, args
@@ -335,10 +323,50 @@ cdef int _wake_inline(Wakeable w) except -1:
 cdef tuple _PLAIN_QUEUES
 
 
+# -- what queues and channels share ---------------------------------------------
+
+@cython.no_gc_clear
+cdef class _WaitingRoom(Wakeable):
+    # Base of SimpleQueue and Channel (see _queue.pxd).
+
+    def __cinit__(self, *args, **kwargs):
+        self._getters = _new_list()
+        self._putters = _new_list()
+
+    cpdef get(self, block=True, timeout=None):
+        raise NotImplementedError
+
+    cdef int _schedule_unlock(self) except -1:
+        # At most one unlock pending: the current one while it is queued or
+        # still running (true), as with gevent's ``_event_unlock``.
+        cdef loop lp
+        cb = self._event_unlock
+        if cb is not None and (<callback>cb).args is not None:
+            return 0
+        lp = self.hub.loop if self.hub is not None else None
+        if lp is None:
+            raise RuntimeError('the hub of %r was destroyed' % (self,))
+        self._event_unlock = lp.run_wake(self, ())
+        return 0
+
+    cdef int wake_error(self, object target) noexcept:
+        _report_wake_error(target)
+        return 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        result = self.get()
+        if result is _StopIteration:
+            raise result
+        return result
+
+
 # -- SimpleQueue -----------------------------------------------------------------
 
 @cython.no_gc_clear
-cdef class SimpleQueue(Wakeable):
+cdef class SimpleQueue(_WaitingRoom):
     """SimpleQueue(maxsize=None, items=())
 
     A FIFO queue of at most *maxsize* items (None, or <= 0, for no limit)
@@ -352,8 +380,6 @@ cdef class SimpleQueue(Wakeable):
     __class_getitem__ = classmethod(_types.GenericAlias)
 
     def __cinit__(self, *args, **kwargs):
-        self._getters = _new_list()
-        self._putters = _new_list()
         self._maxsize = -1
 
     def __init__(self, maxsize=None, items=(), _warn_depth=2):
@@ -599,10 +625,6 @@ cdef class SimpleQueue(Wakeable):
 
     # -- waking waiters ----------------------------------------------------------
 
-    cdef int _schedule_unlock(self) except -1:
-        self._event_unlock = _unlock_notification(self, self.hub, self._event_unlock)
-        return 0
-
     def _unlock(self):
         self._unlock_phase = 0
         _wake_inline(self)
@@ -645,21 +667,6 @@ cdef class SimpleQueue(Wakeable):
             self._unlock_phase = 0
             if not self._unlock_repeat:
                 return WAKE_DONE
-
-    cdef int wake_error(self, object target) noexcept:
-        _report_wake_error(target)
-        return 0
-
-    # -- iteration ---------------------------------------------------------------
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        result = self.get()
-        if result is _StopIteration:
-            raise result
-        return result
 
 
 # -- Queue (joinable) ---------------------------------------------------------------
@@ -796,7 +803,7 @@ cdef class LifoQueue(Queue):
 # -- Channel -----------------------------------------------------------------------
 
 @cython.no_gc_clear
-cdef class Channel(Wakeable):
+cdef class Channel(_WaitingRoom):
     """Channel(maxsize=1)
 
     A rendezvous: ``put`` blocks until a getter takes the item, ``get``
@@ -804,10 +811,6 @@ cdef class Channel(Wakeable):
     """
 
     __class_getitem__ = classmethod(_types.GenericAlias)
-
-    def __cinit__(self, *args, **kwargs):
-        self._getters = _new_list()
-        self._putters = _new_list()
 
     def __init__(self, maxsize=1):
         if maxsize != 1:
@@ -920,10 +923,6 @@ cdef class Channel(Wakeable):
     def get_nowait(self):
         return self.get(False)
 
-    cdef int _schedule_unlock(self) except -1:
-        self._event_unlock = _unlock_notification(self, self.hub, self._event_unlock)
-        return 0
-
     def _unlock(self):
         self._unlock_putter = None
         _wake_inline(self)
@@ -953,19 +952,6 @@ cdef class Channel(Wakeable):
                 self.wake_target = getter.greenlet
                 self.wake_args = (putter.item,)
                 return WAKE_SWITCH
-
-    cdef int wake_error(self, object target) noexcept:
-        _report_wake_error(target)
-        return 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        result = self.get()
-        if result is _StopIteration:
-            raise result
-        return result
 
     def next(self):
         return self.__next__()
