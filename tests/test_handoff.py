@@ -172,13 +172,16 @@ def test_channel_handoffs_in_order():
 
 
 def test_queue_subclass_container_code_runs_in_the_hub():
-    # A Python subclass's _put runs where gevent runs it: in the hub, even
-    # when a greenlet could otherwise take the unlock's next step itself.
+    # A Python subclass's _put runs where gevent runs it: in the putter's own
+    # put() when there is room, else in the hub's unlock, never in a greenlet
+    # that blocks while the unlock is under way (the consumer here).
     where = []
+    names = {}
 
     class Recording(PriorityQueue):
         def _put(self, item):
-            where.append(geventc.getcurrent() is geventc.get_hub())
+            cur = geventc.getcurrent()
+            where.append('hub' if cur is geventc.get_hub() else names.get(cur, '?'))
             PriorityQueue._put(self, item)
 
     q = Recording(1)
@@ -192,9 +195,11 @@ def test_queue_subclass_container_code_runs_in_the_hub():
         for i in (3, 1, 2, 0):
             q.put(i)
 
-    geventc.joinall([geventc.spawn(consumer), geventc.spawn(producer)])
-    assert sorted(got) == [0, 1, 2, 3]
-    assert True in where   # items handed over by the unlock went in from the hub
+    gs = [geventc.spawn(consumer), geventc.spawn(producer)]
+    names[gs[0]], names[gs[1]] = 'consumer', 'producer'
+    geventc.joinall(gs)
+    assert got == [3, 1, 2, 0]
+    assert set(where) == {'producer', 'hub'}, where
 
 
 def test_failing_container_put_raises_in_the_blocked_putter():
