@@ -52,37 +52,31 @@ if _fcntl is not None:
         hub.wait(watcher)
         return watcher
 
-    def nb_read(fd, n):
-        """Read up to *n* bytes from the non-blocking *fd* (b'' at end of file),
-        letting other greenlets run while nothing is there."""
+    def _retry_on_block(fd, event, func, arg):
+        # func(fd, arg) on the non-blocking fd, waiting for *event* while it
+        # would block.
         watcher = None
         try:
             while True:
                 try:
-                    return _read(fd, n)
+                    return func(fd, arg)
                 except OSError as ex:
                     if ex.errno not in ignored_errors:
                         raise
-                watcher = _wait_io(fd, _READ, watcher)
+                watcher = _wait_io(fd, event, watcher)
         finally:
             if watcher is not None:
                 watcher.close()
 
+    def nb_read(fd, n):
+        """Read up to *n* bytes from the non-blocking *fd* (b'' at end of file),
+        letting other greenlets run while nothing is there."""
+        return _retry_on_block(fd, _READ, _read, n)
+
     def nb_write(fd, buf):
         """Write some of *buf* to the non-blocking *fd*; return how many bytes,
         letting other greenlets run while it is full."""
-        watcher = None
-        try:
-            while True:
-                try:
-                    return _write(fd, buf)
-                except OSError as ex:
-                    if ex.errno not in ignored_errors:
-                        raise
-                watcher = _wait_io(fd, _WRITE, watcher)
-        finally:
-            if watcher is not None:
-                watcher.close()
+        return _retry_on_block(fd, _WRITE, _write, buf)
 
 
 def tp_read(fd, n):
