@@ -31,6 +31,14 @@ def get_include():
             return candidate
     return os.path.join(here, 'include')
 
+def install_as_gevent():
+    """Make ``import gevent`` (and every ``gevent.X``) give geventc's modules.
+
+    See :mod:`geventc.alias`."""
+    from geventc.alias import install_as_gevent as install
+    return install()
+
+
 getswitchinterval = _sys.getswitchinterval
 setswitchinterval = _sys.setswitchinterval
 
