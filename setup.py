@@ -102,12 +102,16 @@ def ext_modules():
 
 def ship_public_header():
     # geventc.get_include() must find geventc.h in an installed wheel too.
+    # Copied only when it differs: a fresh mtime would make every build
+    # recompile _hub, which lists the header among its depends.
+    import filecmp
     import shutil
     src = os.path.join(HERE, 'include', 'geventc.h')
     dst_dir = os.path.join(HERE, 'geventc', 'include')
-    if os.path.exists(src):
+    dst = os.path.join(dst_dir, 'geventc.h')
+    if os.path.exists(src) and not (os.path.exists(dst) and filecmp.cmp(src, dst, shallow=False)):
         os.makedirs(dst_dir, exist_ok=True)
-        shutil.copyfile(src, os.path.join(dst_dir, 'geventc.h'))
+        shutil.copyfile(src, dst)
 
 
 ship_public_header()
