@@ -8,13 +8,8 @@
 # own arenas (1 MiB) have a different size and pass straight through. Both
 # callbacks run with the GIL held, as CPython requires of this allocator.
 
-cdef extern from "Python.h":
-    ctypedef struct PyObjectArenaAllocator:
-        void* ctx
-        void* (*alloc)(void* ctx, size_t size) noexcept nogil
-        void (*free)(void* ctx, void* ptr, size_t size) noexcept nogil
-    void PyObject_GetArenaAllocator(PyObjectArenaAllocator* allocator)
-    void PyObject_SetArenaAllocator(PyObjectArenaAllocator* allocator)
+from geventc.includes.python cimport (
+    PyObjectArenaAllocator, PyObject_GetArenaAllocator, PyObject_SetArenaAllocator)
 
 cdef enum:
     _CHUNK_SIZE = 16 * 1024     # CPython's DATA_STACK_CHUNK_SIZE

@@ -31,6 +31,8 @@ from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
 from geventc.includes cimport libev
+from geventc.includes.libc cimport NSIG
+from geventc.includes.python cimport PyEval_SaveThread, PyEval_RestoreThread
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
 
 import os as _os
@@ -43,13 +45,6 @@ import weakref as _weakref
 from greenlet import GreenletExit as _GreenletExit, getcurrent as _getcurrent
 
 PyGreenlet_Import()
-
-cdef extern from "Python.h":
-    PyThreadState* PyEval_SaveThread() nogil
-    void PyEval_RestoreThread(PyThreadState*) nogil
-
-cdef extern from "signal.h" nogil:
-    int NSIG
 
 __all__ = [
     'get_version', 'get_header_version', 'supported_backends',

@@ -38,6 +38,7 @@ Design notes
 cimport cython
 from cpython.ref cimport PyObject, Py_DECREF
 from cpython.object cimport Py_SIZE
+from geventc.includes.python cimport PyMethodDescrObject, METH_O, METH_NOARGS
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch)
 from geventc._core cimport loop, callback, Wakeable, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB
@@ -57,17 +58,6 @@ PyGreenlet_Import()
 
 # deque.append/popleft called through their C functions, found once in the
 # method descriptors (METH_O / METH_NOARGS): no bound method, no lookup.
-cdef extern from "Python.h":
-    ctypedef struct PyMethodDef:
-        void* ml_meth
-        int ml_flags
-    ctypedef struct PyMethodDescrObject:
-        PyMethodDef* d_method
-    int METH_O
-    int METH_NOARGS
-    int METH_FASTCALL
-    int METH_KEYWORDS
-    int METH_VARARGS
 
 ctypedef PyObject* (*_cfunc)(PyObject*, PyObject*) except? NULL
 

@@ -33,6 +33,9 @@ from libc.string cimport memset
 from posix.types cimport off_t
 
 from geventc.includes cimport sockets as c
+from geventc.includes.libc cimport EWOULDBLOCK, strnlen
+from geventc.includes.python cimport PyUnicode_DecodeFSDefaultAndSize
+from geventc.includes.sockets cimport MSG_DONTWAIT
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
 from geventc._core cimport io, loop
@@ -48,18 +51,6 @@ from geventc._hub import ConcurrentObjectUseError, InvalidSwitchError
 from geventc._core import EVENTS as _EVENTS
 
 PyGreenlet_Import()
-
-cdef extern from "Python.h":
-    object PyUnicode_DecodeFSDefaultAndSize(const char* s, Py_ssize_t size)
-
-cdef extern from "<sys/socket.h>":
-    int MSG_DONTWAIT
-
-cdef extern from "<errno.h>":
-    int EWOULDBLOCK
-
-cdef extern from "<string.h>":
-    size_t strnlen(const char* s, size_t maxlen)
 
 __all__ = [
     'socket', 'SocketType', 'wait', 'wait_read', 'wait_write', 'wait_readwrite',

@@ -9,31 +9,9 @@
 from posix.time cimport timeval
 
 
-cdef extern from "netinet/in.h" nogil:
-    struct in_addr:
-        unsigned int s_addr
-
-    struct in6_addr:
-        unsigned char s6_addr[16]
-
-    struct sockaddr_in:
-        unsigned short sin_family
-        unsigned short sin_port
-        in_addr sin_addr
-
-    struct sockaddr_in6:
-        unsigned short sin6_family
-        unsigned short sin6_port
-        unsigned int sin6_flowinfo
-        in6_addr sin6_addr
-        unsigned int sin6_scope_id
-
-
-cdef extern from "arpa/inet.h" nogil:
-    unsigned short ntohs(unsigned short)
-    unsigned short htons(unsigned short)
-    unsigned int ntohl(unsigned int)
-    unsigned int htonl(unsigned int)
+# The socket address types are POSIX's, declared once in sockets.pxd.
+from geventc.includes.sockets cimport (
+    in_addr, in6_addr, sockaddr, sockaddr_in, sockaddr_in6, ntohs, htons, ntohl, htonl)
 
 
 cdef extern from "netdb.h" nogil:
@@ -43,11 +21,6 @@ cdef extern from "netdb.h" nogil:
         int h_addrtype
         int h_length
         char** h_addr_list
-
-
-cdef extern from "sys/socket.h" nogil:
-    struct sockaddr:
-        unsigned short sa_family
 
 
 cdef extern from "ares.h" nogil:

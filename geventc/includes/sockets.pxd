@@ -23,6 +23,7 @@ cdef extern from "<sys/socket.h>" nogil:
     int SO_ERROR
     int SOCK_CLOEXEC
     int SOCK_NONBLOCK
+    int MSG_DONTWAIT
 
     ssize_t recv(int fd, void* buf, size_t n, int flags)
     ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* addrlen)
@@ -33,10 +34,10 @@ cdef extern from "<sys/socket.h>" nogil:
 
 cdef extern from "<netinet/in.h>" nogil:
     struct in_addr:
-        pass
+        unsigned int s_addr
 
     struct in6_addr:
-        pass
+        unsigned char s6_addr[16]
 
     struct sockaddr_in:
         sa_family_t sin_family
@@ -51,7 +52,9 @@ cdef extern from "<netinet/in.h>" nogil:
         unsigned int sin6_scope_id
 
     unsigned short ntohs(unsigned short)
+    unsigned short htons(unsigned short)
     unsigned int ntohl(unsigned int)
+    unsigned int htonl(unsigned int)
     int INET_ADDRSTRLEN
     int INET6_ADDRSTRLEN
 
