@@ -112,3 +112,19 @@ class ICallback(Interface):
 
     def close():
         """Same as :meth:`stop`."""
+
+
+def _declare_core_classes():
+    # Declared here rather than in the compiled core, so `import geventc`
+    # does not load zope.interface; anyone asking providedBy() imports this.
+    from zope.interface import classImplements
+    from geventc import _core
+    classImplements(_core.loop, ILoop)
+    classImplements(_core.callback, ICallback)
+    for name in ('io', 'timer', 'signal', 'idle', 'prepare', 'check', 'fork', 'async_', 'child', 'stat'):
+        kind = getattr(_core, name, None)
+        if isinstance(kind, type):
+            classImplements(kind, IWatcher)
+
+
+_declare_core_classes()

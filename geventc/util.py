@@ -136,9 +136,11 @@ def _format_greenlet_info(lines, greenlet_stacks, limit):
 
 def _reachable_greenlets():
     # There is no registry of greenlets: the garbage collector knows them all.
+    # type(), not isinstance(): isinstance reads __class__, and reading any
+    # attribute of a greenlet-local object gives the current greenlet a dict in it.
     import gc
     return [g for g in gc.get_objects()
-            if isinstance(g, _raw_greenlet) and not getattr(g, 'greenlet_tree_is_ignored', False)]
+            if issubclass(type(g), _raw_greenlet) and not getattr(g, 'greenlet_tree_is_ignored', False)]
 
 
 class _TreeFormatter(object):
