@@ -16,9 +16,7 @@ geventc unchanged.
 
 ``python -m geventc._config`` lists the settings and their variables.
 """
-import importlib
 import os
-import textwrap
 
 __all__ = ['config']
 
@@ -76,14 +74,14 @@ class SettingType(type):
         cls_dict.setdefault('environment_key', 'GEVENT_' + cls_dict['name'].upper())
         cls = type.__new__(mcs, name, bases, cls_dict)
         cls.fmt_desc(cls_dict.get('desc', ''))
-        cls.__doc__ = cls.desc
         ALL_SETTINGS.append(cls)
         if cls.document:
             setattr(Config, cls.name, _config_property(cls.name, cls.__doc__))
         return cls
 
     def fmt_desc(cls, desc):
-        desc = textwrap.dedent(desc).strip()
+        # Runs for every setting as `import geventc` runs: no textwrap (re).
+        desc = _dedent(desc)
         if hasattr(cls, 'shortname_map'):
             desc += ('\n\nThis is an importable value: a string naming an importable object, '
                      'or a list of them in preference order (the first that imports is used; '
@@ -92,14 +90,21 @@ class SettingType(type):
             if cls.shortname_map:
                 desc += ' Short names: %r' % (list(cls.shortname_map),)
         if getattr(cls.validate, '__doc__', None):
-            desc += '\n\n' + textwrap.dedent(cls.validate.__doc__).strip()
+            desc += '\n\n' + _dedent(cls.validate.__doc__)
         desc += '\n\nThe default value is `%s`' % (
             cls.default if isinstance(cls.default, str) and hasattr(cls, 'shortname_map')
             else repr(cls.default),)
         desc += '\n\nThe environment variable ``%s`` can be used to control this.' % (
             cls.environment_key,)
-        cls.desc = desc
+        cls.desc = cls.__doc__ = desc
         return desc
+
+
+def _dedent(text):
+    lines = text.strip('\n').splitlines()
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents) if indents else 0
+    return '\n'.join(line[cut:] for line in lines).strip()
 
 
 def _config_property(name, doc):
@@ -183,6 +188,7 @@ class Config(object):
         return list(self.settings)
 
     def print_help(self):
+        import textwrap
         for name, setting in self.settings.items():
             print(name)
             print(textwrap.indent(setting.__doc__.lstrip(), ' ' * 4))
@@ -214,6 +220,7 @@ class ImportableSetting(object):
         if module_name == 'gevent' or module_name.startswith('gevent.'):
             # gevent's spellings name gevent's modules: use ours.
             module_name = 'geventc' + module_name[len('gevent'):]
+        import importlib
         module = importlib.import_module(module_name)
         found = getattr(module, item, _MISSING)
         if found is _MISSING:
