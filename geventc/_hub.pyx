@@ -255,7 +255,12 @@ cdef class HubBase(greenlet):
             if saved is not None and saved.ptr and flags is None:
                 lp = saved
             else:
-                lp = _core_mod.loop(flags, default)
+                # gevent.hub.Hub's: the class is config.loop, the flags
+                # default to config.libev_backend (GEVENT_BACKEND).
+                loop_class = getattr(self, 'loop_class', None) or _core_mod.loop
+                if flags is None:
+                    flags = getattr(self, 'backend', None)
+                lp = loop_class(flags, default)
         self.loop = lp
         self.thread_ident = PyThread_get_thread_ident()
         self.format_context = None
@@ -506,7 +511,7 @@ cdef class HubBase(greenlet):
             # helper 5 (issue 5): the class comes from GEVENT(C)_RESOLVER /
             # config.resolver (thread, block, dnspython, ares or a dotted path);
             # a Hub subclass may set `resolver_class` instead.
-            cls = getattr(type(self), 'resolver_class', None)
+            cls = getattr(self, 'resolver_class', None)
             if cls is None:
                 from geventc.resolver import get_resolver_class
                 cls = get_resolver_class()
@@ -521,10 +526,10 @@ cdef class HubBase(greenlet):
     def threadpool(self):
         if self._threadpool is None:
             from geventc._config import config
-            cls = getattr(type(self), 'threadpool_class', None)
+            cls = getattr(self, 'threadpool_class', None)
             if cls is None:
                 from geventc.threadpool import ThreadPool as cls
-            size = getattr(type(self), 'threadpool_size', None) or config.threadpool_size
+            size = getattr(self, 'threadpool_size', 10)
             # Idle workers exit after a while, as in gevent (5 s default).
             self._threadpool = cls(size, hub=self, idle_task_timeout=config.threadpool_idle_task_timeout)
         return self._threadpool
@@ -555,9 +560,28 @@ class Hub(HubBase):
     NOT_ERROR = (GreenletExit, SystemExit)
     #: The thread pool's size for this hub.
     threadpool_size = 10
-    resolver_class = None
-    threadpool_class = None
-    backend = None
+
+    # As gevent's: read from geventc.config each time (a subclass may
+    # replace them with plain class attributes).
+    @property
+    def loop_class(self):
+        from geventc._config import config
+        return config.loop
+
+    @property
+    def backend(self):
+        from geventc._config import config
+        return config.libev_backend
+
+    @property
+    def resolver_class(self):
+        from geventc._config import config
+        return config.resolver
+
+    @property
+    def threadpool_class(self):
+        from geventc._config import config
+        return config.threadpool
 
 
 # -- Waiter --------------------------------------------------------------------
@@ -1402,35 +1426,42 @@ cdef _StartEvent _start_completed_event = _StartEvent('start completed')
 cdef _StartEvent _cancelled_start_event = _StartEvent('start cancelled')
 
 
+class _ValuedWeakRef(_weakref.ref):
+    # The ident rides on the weak reference, so the callback returning it
+    # needs no search.
+    __slots__ = ('value',)
+
+
 cdef class _IdentRegistry:
-    # The smallest integer not used by a live greenlet, for minimal_ident.
+    """Small non-negative integers for live objects (``minimal_ident``):
+    no two live objects share one; a dead object's ident is reused, smallest
+    first (gevent's ``gevent._ident.IdentRegistry``)."""
     cdef object _registry
-    cdef list _available
+    cdef list _available_idents
 
     def __init__(self):
         self._registry = _weakref.WeakKeyDictionary()
-        self._available = []
+        self._available_idents = []
 
     def get_ident(self, obj):
+        """The ident of *obj*, assigning one the first time."""
         try:
             return self._registry[obj][0]
         except KeyError:
             pass
-        if self._available:
-            ident = _heapq.heappop(self._available)
+        if self._available_idents:
+            ident = _heapq.heappop(self._available_idents)
         else:
             ident = len(self._registry)
-        vref = _weakref.ref(obj, self._return_ident)
+        vref = _ValuedWeakRef(obj, self._return_ident)
+        vref.value = ident
         self._registry[obj] = (ident, vref)
         return ident
 
     def _return_ident(self, vref):
-        _heapq.heappush(self._available, self._find(vref))
+        _heapq.heappush(self._available_idents, vref.value)
 
-    def _find(self, vref):
-        for k, (ident, r) in list(self._registry.items()):
-            if r is vref:
-                return ident
+    def __len__(self):
         return len(self._registry)
 
 cdef _IdentRegistry _ident_registry = _IdentRegistry()

@@ -25,7 +25,7 @@ __all__ = ['error'] + __implements__
 error = __select__.error
 
 # Everything else (constants, epoll ...) is the stdlib's.
-__imports__ = copy_globals(__select__, globals(), skip=__all__)
+__imports__ = copy_globals(__select__, globals(), names_to_ignore=__all__, dunder_names_to_keep=())
 
 _original_poll = __select__.poll
 _POLLIN = __select__.POLLIN

@@ -22,7 +22,7 @@ __extra__ = ['GeventSelector']
 __all__ = __implements__ + __extra__
 
 # Everything else is the stdlib's.
-__imports__ = copy_globals(__selectors__, globals(), skip=__all__)
+__imports__ = copy_globals(__selectors__, globals(), names_to_ignore=__all__, dunder_names_to_keep=())
 
 EVENT_READ = __selectors__.EVENT_READ
 EVENT_WRITE = __selectors__.EVENT_WRITE

@@ -36,7 +36,8 @@ else:
 # Everything else (constants, exceptions, SSLObject, MemoryBIO ...) is the
 # stdlib's; `socket` stays ours.
 __imports__ = copy_globals(__ssl__, globals(),
-                           skip=__implements__ + __extra__ + ['socket', 'create_connection'])
+                           names_to_ignore=__implements__ + __extra__ + ['socket', 'create_connection'],
+                           dunder_names_to_keep=())
 
 __all__ = [n for n in __implements__ + __extra__ if not n.startswith('_')] + \
     [n for n in __imports__ if not n.startswith('_') and n != 'namedtuple']

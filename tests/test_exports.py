@@ -18,7 +18,8 @@ import geventc
 pytestmark = pytest.mark.filterwarnings('error')
 
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
-           'gevent.exceptions', 'gevent.core']
+           'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
+           'gevent._hub_local', 'gevent._ident', 'gevent._interfaces']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -34,6 +35,27 @@ EXTRA = {
                           'GreenletExit'],
     'gevent.core': ['loop', 'READ', 'WRITE', 'MAXPRI', 'MINPRI', 'supported_backends',
                     'recommended_backends', 'get_version', 'time'],
+    'gevent.events': ['notify', 'notify_and_call_entry_points'],
+    'gevent.util': ['clear_stack_frames', 'dump_stacks'],
+    'gevent._config': ['Config', 'Setting', 'ImportableSetting', 'validate_bool', 'validate_invalid',
+                       'Loop', 'Resolver', 'Threadpool', 'FileObject'],
+    'gevent._hub_local': ['get_hub_class', 'set_hub', 'get_loop', 'set_loop', 'set_default_hub_class'],
+    'gevent._ident': ['IdentRegistry'],
+    'gevent._interfaces': ['ILoop', 'IWatcher', 'ICallback'],
+}
+
+# gevent.monkey's __all__ names the patch_* functions, which are not there
+# yet: its bookkeeping names are checked on their own.
+MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched',
+                'patch_module', 'patch_item', 'remove_item', 'saved', 'MonkeyPatchWarning']
+# Names gevent's tests import from these private modules.
+PRIVATE_NAMES = {
+    'gevent._compat': ['perf_counter', 'get_clock_info', 'NativeStrIO', 'PYPY', 'WIN', 'LINUX',
+                       'OSX', 'PURE_PYTHON', 'reraise', 'fspath', '_fspath', 'thread_mod_name',
+                       'get_this_psutil_process', 'PY311', 'string_types', 'monotonic'],
+    'gevent._util': ['Lazy', 'LazyOnClass', 'readproperty', '_NONE', 'copy_globals',
+                     'update_wrapper', 'gmctime'],
+    'gevent.monkey': MONKEY_NAMES,
 }
 
 _PROBE = r"""
@@ -81,6 +103,13 @@ def test_extra_public_names_exist(modname, gevent_names):
     assert not not_in_gevent, not_in_gevent
     mod = _ours(modname)
     missing = [n for n in names if not hasattr(mod, n)]
+    assert not missing, '%s lacks %s' % (mod.__name__, missing)
+
+
+@pytest.mark.parametrize('modname', sorted(PRIVATE_NAMES))
+def test_support_module_names_exist(modname):
+    mod = _ours(modname)
+    missing = [n for n in PRIVATE_NAMES[modname] if not hasattr(mod, n)]
     assert not missing, '%s lacks %s' % (mod.__name__, missing)
 
 
