@@ -64,37 +64,29 @@ def extension(name, sources_pyx, depends=(), libraries=('ev',)):
     )
 
 
-# Extra libraries per optional module; an optional module is built when its
-# .pyx exists (and, for a system library, when its header is found).
-OPTIONAL = {
-    '_queue': {},
-    '_local': {},
-    '_socket': {},
-    '_ares': {'libraries': ('cares',), 'header': 'ares.h'},
+# Every compiled module, with the system libraries it links beyond libev.
+MODULES = {
+    '_core': (),
+    '_hub': (),
+    '_queue': (),
+    '_local': (),
+    '_socket': (),
+    '_ares': ('cares',),
 }
 
-
-def have_header(name):
-    dirs = [os.environ.get('GEVENTC_CARES_INCLUDE', ''), '/usr/include', '/usr/local/include']
-    return any(d and os.path.exists(os.path.join(d, name)) for d in dirs)
+# Files a module includes textually (.pxi) or through C: an edit to one
+# must rebuild that module. (.pxd files are depends of every module.)
+INCLUDED = {
+    '_hub': ['geventc/_arena.pxi', 'geventc/_capi.pxi', 'geventc/_locks.pxi',
+             'geventc/_locks_decl.pxi', 'include/geventc.h'],
+}
 
 
 def ext_modules():
     from Cython.Build import cythonize
-    exts = [
-        extension('geventc._core', 'geventc/_core.pyx'),
-        extension('geventc._hub', 'geventc/_hub.pyx',
-                  depends=['geventc/_arena.pxi', 'geventc/_capi.pxi', 'geventc/_locks.pxi',
-                           'geventc/_locks_decl.pxi', 'include/geventc.h']),
-    ]
-    for name, opts in sorted(OPTIONAL.items()):
-        if not os.path.exists(os.path.join(HERE, 'geventc', name + '.pyx')):
-            continue
-        if opts.get('header') and not have_header(opts['header']):
-            sys.stderr.write('geventc: %s not found, not building geventc.%s\n' % (opts['header'], name))
-            continue
-        libraries = ('ev',) + tuple(opts.get('libraries', ()))
-        exts.append(extension('geventc.' + name, 'geventc/%s.pyx' % name, libraries=libraries))
+    exts = [extension('geventc.' + name, 'geventc/%s.pyx' % name,
+                      depends=INCLUDED.get(name, ()), libraries=('ev',) + libs)
+            for name, libs in MODULES.items()]
     return cythonize(exts, compiler_directives=DIRECTIVES,
                      annotate=os.environ.get('GEVENTC_ANNOTATE') == '1',
                      nthreads=int(os.environ.get('GEVENTC_CYTHON_JOBS', '2')))

@@ -1,13 +1,10 @@
 # The C API published as the capsule `geventc._C_API` (include/geventc.h).
-# Slot numbers are append-only: never reorder this table.
+# Slot numbers are append-only and live in include/geventc.h alone.
 
 from cpython.pycapsule cimport PyCapsule_New
+from geventc.includes cimport capi
 
-cdef enum:
-    _CAPI_VERSION = 1
-    _CAPI_SLOTS = 7
-
-cdef void* _c_api[_CAPI_SLOTS]
+cdef void* _c_api[capi.PyGeventC_API_pointers]
 
 
 cdef object _capi_get_hub():
@@ -48,15 +45,15 @@ cdef object _capi_run_callback_threadsafe(PyObject* hub, PyObject* func, PyObjec
 
 
 cdef int _capi_version() noexcept:
-    return _CAPI_VERSION
+    return capi.PyGeventC_API_VERSION
 
 
-_c_api[0] = <void*>_capi_get_hub
-_c_api[1] = <void*>_capi_sleep
-_c_api[2] = <void*>_capi_spawn
-_c_api[3] = <void*>_capi_wait_fd
-_c_api[4] = <void*>_capi_run_callback
-_c_api[5] = <void*>_capi_run_callback_threadsafe
-_c_api[6] = <void*>_capi_version
+_c_api[capi.PyGeventC_GetHub_NUM] = <void*>_capi_get_hub
+_c_api[capi.PyGeventC_Sleep_NUM] = <void*>_capi_sleep
+_c_api[capi.PyGeventC_Spawn_NUM] = <void*>_capi_spawn
+_c_api[capi.PyGeventC_WaitFd_NUM] = <void*>_capi_wait_fd
+_c_api[capi.PyGeventC_RunCallback_NUM] = <void*>_capi_run_callback
+_c_api[capi.PyGeventC_RunCallbackThreadsafe_NUM] = <void*>_capi_run_callback_threadsafe
+_c_api[capi.PyGeventC_Version_NUM] = <void*>_capi_version
 
 _C_API = PyCapsule_New(<void*>_c_api, b'geventc._C_API', NULL)

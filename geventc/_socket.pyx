@@ -299,35 +299,8 @@ def _cancel_waits_then_close(HubBase hub, list watchers, error, sock):
 
 # -- name resolution (through the hub's resolver) -------------------------------
 
-class _BlockingResolver(object):
-    # Used only while geventc.resolver_thread is absent from the tree.
-    def getaddrinfo(self, *args):
-        return _socket.getaddrinfo(*args)
-
-    def gethostbyname(self, hostname, family=_socket.AF_INET):
-        return _socket.gethostbyname(hostname)
-
-    def gethostbyname_ex(self, hostname, family=_socket.AF_INET):
-        return _socket.gethostbyname_ex(hostname)
-
-    def gethostbyaddr(self, ip_address):
-        return _socket.gethostbyaddr(ip_address)
-
-    def getnameinfo(self, sockaddr, flags):
-        return _socket.getnameinfo(sockaddr, flags)
-
-
-cdef object _blocking_resolver = _BlockingResolver()
-
-
-cdef object _resolver():
-    hub = get_hub()
-    try:
-        return hub.resolver
-    except ModuleNotFoundError as ex:
-        if ex.name not in ('geventc.resolver_thread', 'geventc.threadpool'):
-            raise
-        return _blocking_resolver
+cdef inline object _resolver():
+    return get_hub().resolver
 
 
 def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):

@@ -34,7 +34,12 @@ extern "C" {
 #define PyGeventC_READ 1
 #define PyGeventC_WRITE 2
 
+/* geventc's own _hub module includes this header for the slot numbers
+ * above (their one home) and defines GEVENTC_PROVIDING_CAPI first: it
+ * fills the table rather than importing it. */
+#ifndef GEVENTC_PROVIDING_CAPI
 static void **_PyGeventC_API = NULL;
+#endif
 
 /* PyObject* PyGeventC_GetHub(void)
  * geventc.get_hub(): a new reference to the current thread's hub. */
@@ -76,9 +81,11 @@ static void **_PyGeventC_API = NULL;
 #define PyGeventC_Version \
     (*(int (*)(void)) _PyGeventC_API[PyGeventC_Version_NUM])
 
+#ifndef GEVENTC_PROVIDING_CAPI
 /* int PyGeventC_Import(void): load the table; 0 on success, -1 on error. */
 #define PyGeventC_Import() \
     ((_PyGeventC_API = (void **)PyCapsule_Import("geventc._C_API", 0)) != NULL ? 0 : -1)
+#endif
 
 #ifdef __cplusplus
 }
