@@ -18,6 +18,9 @@ if [ -f perf/regress.py ] && command -v valgrind >/dev/null; then
     $py perf/regress.py || status=1
 fi
 
+echo "== gevent 26.9.0's own test modules against geventc (expected failures: tests/gevent_suite/expected_failures.txt)"
+$py tests/gevent_suite/run.py -v --logs build/gevent-suite-logs || status=1
+
 echo "== pytest"
 $py -m pytest tests -p no:cacheprovider
 rc=$?
