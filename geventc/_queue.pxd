@@ -50,6 +50,8 @@ cdef class _WaitingRoom(Wakeable):
     cdef object __weakref__
 
     cpdef get(self, block=*, timeout=*)
+    cdef object _wait_in(self, _WaiterList line, _WaiterList other, ItemWaiter waiter,
+                         object current, timeout, exception)
     cdef int _schedule_unlock(self) except -1
 
 

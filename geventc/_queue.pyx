@@ -326,6 +326,24 @@ cdef class _WaitingRoom(Wakeable):
     cpdef get(self, block=True, timeout=None):
         raise NotImplementedError
 
+    cdef object _wait_in(self, _WaiterList line, _WaiterList other, ItemWaiter waiter,
+                         object current, timeout, exception):
+        # Block *current* in *line* (getters or putters) until an unlock
+        # switches to it, at most *timeout* seconds (then *exception*), and
+        # return what the unlock switched in. A waiter already waiting on
+        # the *other* side means an unlock can pair them now. The waiter
+        # always leaves the line (a no-op when an unlock popped it).
+        cdef HubBase hub = _current_hub()
+        t = _start_timeout(timeout, exception)
+        try:
+            line.append(waiter)
+            if other.count:
+                self._schedule_unlock()
+            return waiter.wait(hub, current)
+        finally:
+            _cancel_timeout(t)
+            line.remove(waiter)
+
     cdef int _schedule_unlock(self) except -1:
         # At most one unlock pending: the current one while it is queued or
         # still running (true), as with gevent's ``_event_unlock``.
@@ -491,7 +509,6 @@ cdef class SimpleQueue(_WaitingRoom):
         Full instead. A negative *timeout* is a ValueError.
         """
         cdef ItemWaiter waiter
-        cdef HubBase hub
         if self.is_shutdown:
             raise _ShutDown
         if self._fast and (self._maxsize == -1 or Py_SIZE(self.queue) < self._maxsize):
@@ -521,15 +538,10 @@ cdef class SimpleQueue(_WaitingRoom):
             raise _Full
         if not block:
             raise _Full
-        hub = _current_hub()
         waiter = ItemWaiter.__new__(ItemWaiter)
         waiter.item = item
-        t = _start_timeout(timeout, _Full)
         try:
-            self._putters.append(waiter)
-            if self._getters.count:
-                self._schedule_unlock()
-            result = waiter.wait(hub, current)
+            result = self._wait_in(self._putters, self._getters, waiter, current, timeout, _Full)
             if result is not waiter:
                 raise InvalidSwitchError('Invalid switch into Queue.put: %r' % (result,))
             if waiter.exc_info is not None:
@@ -538,8 +550,6 @@ cdef class SimpleQueue(_WaitingRoom):
                 waiter.exc_info = None
                 raise exc
         finally:
-            _cancel_timeout(t)
-            self._putters.remove(waiter)
             waiter.item = None
 
     cpdef put_nowait(self, item):
@@ -583,7 +593,6 @@ cdef class SimpleQueue(_WaitingRoom):
     cdef object _get_or_peek(self, bint peek, block, timeout):
         # The queue is empty (when we were called).
         cdef ItemWaiter waiter
-        cdef HubBase hub
         if self.is_shutdown:
             raise _ShutDown
         _check_timeout(block, timeout)
@@ -598,20 +607,11 @@ cdef class SimpleQueue(_WaitingRoom):
             raise _Empty
         if not block:
             raise _Empty
-        hub = _current_hub()
         waiter = ItemWaiter.__new__(ItemWaiter)
-        t = _start_timeout(timeout, _Empty)
-        try:
-            self._getters.append(waiter)
-            if self._putters.count:
-                self._schedule_unlock()
-            result = waiter.wait(hub, current)
-            if result is not waiter:
-                raise InvalidSwitchError('Invalid switch into Queue.get: %r' % (result,))
-            return self._peek() if peek else self._get()
-        finally:
-            _cancel_timeout(t)
-            self._getters.remove(waiter)
+        result = self._wait_in(self._getters, self._putters, waiter, current, timeout, _Empty)
+        if result is not waiter:
+            raise InvalidSwitchError('Invalid switch into Queue.get: %r' % (result,))
+        return self._peek() if peek else self._get()
 
     # -- waking waiters ----------------------------------------------------------
 
@@ -849,7 +849,6 @@ cdef class Channel(_WaitingRoom):
     cpdef put(self, item, block=True, timeout=None):
         """Hand *item* to a getter, blocking until one takes it (Full on timeout or if not *block*)."""
         cdef ItemWaiter waiter
-        cdef HubBase hub
         current = <object>PyGreenlet_GetCurrent()
         if current is self.hub:
             if self._getters.count:
@@ -859,23 +858,14 @@ cdef class Channel(_WaitingRoom):
             raise _Full
         if not block:
             timeout = 0
-        hub = _current_hub()
         waiter = ItemWaiter.__new__(ItemWaiter)
         waiter.item = item
-        t = _start_timeout(timeout, _Full)
-        self._putters.append(waiter)
         try:
-            if self._getters.count:
-                self._schedule_unlock()
-            result = waiter.wait(hub, current)
-            if result is not waiter:
-                raise InvalidSwitchError('Invalid switch into Channel.put: %r' % (result,))
-        except BaseException:
-            self._putters.remove(waiter)
-            raise
+            result = self._wait_in(self._putters, self._getters, waiter, current, timeout, _Full)
         finally:
-            _cancel_timeout(t)
             waiter.item = None
+        if result is not waiter:
+            raise InvalidSwitchError('Invalid switch into Channel.put: %r' % (result,))
 
     def put_nowait(self, item):
         self.put(item, False)
@@ -883,7 +873,6 @@ cdef class Channel(_WaitingRoom):
     cpdef get(self, block=True, timeout=None):
         """Take an item from a putter, blocking until one comes (Empty on timeout or if not *block*)."""
         cdef ItemWaiter waiter
-        cdef HubBase hub
         cdef loop lp
         current = <object>PyGreenlet_GetCurrent()
         if current is self.hub:
@@ -896,19 +885,9 @@ cdef class Channel(_WaitingRoom):
                 return waiter.item
         if not block:
             timeout = 0
-        hub = _current_hub()
         waiter = ItemWaiter.__new__(ItemWaiter)
-        t = _start_timeout(timeout, _Empty)
-        try:
-            self._getters.append(waiter)
-            if self._putters.count:
-                self._schedule_unlock()
-            return waiter.wait(hub, current)
-        except BaseException:
-            self._getters.remove(waiter)
-            raise
-        finally:
-            _cancel_timeout(t)
+        # The unlock switches the putter's item in, not the waiter.
+        return self._wait_in(self._getters, self._putters, waiter, current, timeout, _Empty)
 
     def get_nowait(self):
         return self.get(False)
