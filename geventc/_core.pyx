@@ -31,7 +31,7 @@ from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
 from geventc.includes cimport libev
-from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
+from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch, PyGreenlet_STARTED
 
 import os as _os
 import sys as _sys
@@ -476,7 +476,8 @@ cdef class loop:
         (``_handoff_ok``): switching straight there runs exactly what the
         hub would run next, with one greenlet switch instead of two. The
         switch's args are left in ``_next_args``. None when the next step is
-        not a switch (a call, a step that needs the hub, nothing queued) or
+        not a switch (a call, the start of a new greenlet, a step that needs
+        the hub, nothing queued) or
         the budget is spent: the caller then switches to the hub."""
         cdef callback cb
         cdef Wakeable w
@@ -504,6 +505,11 @@ cdef class loop:
                 self._pop_head()
                 continue
             if cb.kind == CALL_KIND:
+                return None
+            if cb.kind == SWITCH_KIND and not PyGreenlet_STARTED(<greenlet>cb.callback):
+                # Only the hub starts greenlets: a new greenlet takes the
+                # recursion depth and the C stack position of whoever first
+                # switches into it, and a deep blocker would pass on both.
                 return None
             self._pop_head()
             target = cb.callback
