@@ -31,7 +31,7 @@ from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
 from geventc.includes cimport libev
-from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch, PyGreenlet_STARTED
+from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
 
 import os as _os
 import sys as _sys
@@ -47,6 +47,36 @@ PyGreenlet_Import()
 cdef extern from "Python.h":
     PyThreadState* PyEval_SaveThread() nogil
     void PyEval_RestoreThread(PyThreadState*) nogil
+
+cdef extern from *:
+    """
+    /* The thread state's recursion budget, which greenlet saves and restores
+       per greenlet (and which a new greenlet takes over from the thread
+       state it is first switched into from). */
+    static inline void geventc_recursion_get(int *py, int *c) {
+        PyThreadState *ts = PyThreadState_Get();
+    #if PY_VERSION_HEX >= 0x030C0000
+        *py = ts->py_recursion_remaining;
+        *c = ts->c_recursion_remaining;
+    #else
+        *py = ts->recursion_remaining;
+        *c = 0;
+    #endif
+    }
+    static inline void geventc_recursion_set(int py, int c) {
+        PyThreadState *ts = PyThreadState_Get();
+    #if PY_VERSION_HEX >= 0x030C0000
+        ts->py_recursion_remaining = py;
+        ts->c_recursion_remaining = c;
+    #else
+        ts->recursion_remaining = py;
+        (void)c;
+    #endif
+    }
+    """
+    void geventc_recursion_get(int *py, int *c) noexcept
+    void geventc_recursion_set(int py, int c) noexcept
+
 
 cdef extern from "signal.h" nogil:
     int NSIG
@@ -476,8 +506,7 @@ cdef class loop:
         (``_handoff_ok``): switching straight there runs exactly what the
         hub would run next, with one greenlet switch instead of two. The
         switch's args are left in ``_next_args``. None when the next step is
-        not a switch (a call, the start of a new greenlet, a step that needs
-        the hub, nothing queued) or
+        not a switch (a call, a step that needs the hub, nothing queued) or
         the budget is spent: the caller then switches to the hub."""
         cdef callback cb
         cdef Wakeable w
@@ -506,11 +535,6 @@ cdef class loop:
                 continue
             if cb.kind == CALL_KIND:
                 return None
-            if cb.kind == SWITCH_KIND and not PyGreenlet_STARTED(<greenlet>cb.callback):
-                # Only the hub starts greenlets: a new greenlet takes the
-                # recursion depth and the C stack position of whoever first
-                # switches into it, and a deep blocker would pass on both.
-                return None
             self._pop_head()
             target = cb.callback
             args = cb.args
@@ -521,6 +545,22 @@ cdef class loop:
                 self._next_args = <tuple>args
                 return target
             self._begin_wake(cb, <Wakeable>target, args)
+
+    cdef object start_handed_off(self, object target, object args):
+        """Start *target* (not started yet) from the greenlet handing off.
+
+        A new greenlet begins with the recursion depth of the thread state
+        it is first switched into from: it gets the hub's, as if the hub had
+        started it, and not the blocker's, which would add up along chains
+        of starts and raise RecursionError in shallow code."""
+        cdef int mine_py, mine_c
+        geventc_recursion_get(&mine_py, &mine_c)
+        geventc_recursion_set(self._hub_py_remaining, self._hub_c_remaining)
+        try:
+            return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
+        finally:
+            # Back in the blocker: greenlet restored the value we set.
+            geventc_recursion_set(mine_py, mine_c)
 
     cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1:
         # cb stays true (running) until the notification is over.
@@ -547,6 +587,7 @@ cdef class loop:
         # A switch after which the hub has nothing left of its callback.
         self._direct_budget = 64
         self._handoff_ok = True
+        geventc_recursion_get(&self._hub_py_remaining, &self._hub_c_remaining)
         try:
             PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         except BaseException:

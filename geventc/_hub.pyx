@@ -286,6 +286,8 @@ cdef class HubBase(greenlet):
             if target is not None:
                 args = lp._next_args
                 lp._next_args = None
+                if not PyGreenlet_STARTED(<greenlet>target):
+                    return lp.start_handed_off(target, args)
                 return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         return PyGreenlet_Switch(self, NULL, NULL)
 
