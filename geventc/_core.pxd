@@ -150,6 +150,7 @@ cdef class watcher:
     cdef int _on_stopped(self) noexcept
     cdef int _invoke(self, int revents) noexcept
     cdef int _check_startable(self) except -1
+    cdef int _check_init(self) except -1
     cdef int _init_common(self, loop lp, ref, priority) except -1
 
 

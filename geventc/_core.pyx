@@ -1185,14 +1185,26 @@ cdef class watcher:
                 libev.ev_ref(self.loop._ptr)
                 self._unrefed = False
 
+    cdef int _check_init(self) except -1:
+        # A watcher made by __new__ alone has no libev struct to look at.
+        if self._w == NULL:
+            raise TypeError('%s.__init__ was not called' % (type(self).__name__,))
+        return 0
+
     @property
     def priority(self):
+        self._check_init()
         return libev.ev_priority(self._w)
 
     @priority.setter
     def priority(self, int value):
+        self._check_init()
         if libev.ev_is_active(self._w):
             raise AttributeError('Cannot set priority of an active watcher')
+        if libev.ev_is_pending(self._w):
+            # libev files a pending watcher under its priority: changing it
+            # now corrupts the loop's pending queue.
+            raise AttributeError('Cannot set priority of a pending watcher')
         libev.ev_set_priority(self._w, value)
 
     @property

@@ -645,6 +645,9 @@ cdef class Waiter:
             return None
         if self.greenlet is not None:
             raise ConcurrentObjectUseError('This Waiter is already used by %r' % (self.greenlet,))
+        if self.hub is None:
+            # Made by __new__, or a subclass skipped our __init__.
+            self.hub = get_hub()
         self.greenlet = PyGreenlet_GetCurrent()
         try:
             return self.hub.switch_c()
@@ -1666,12 +1669,12 @@ cdef class Greenlet(greenlet):
     cpdef start(self):
         """Schedule the greenlet to run in the hub's next turn."""
         if self._start_event is None:
-            self._start_event = (<HubBase>self.parent).loop.run_switch(self, ())
+            self._start_event = (<HubBase?>self.parent).loop.run_switch(self, ())
 
     def start_later(self, seconds):
         """Schedule the greenlet to run after *seconds*."""
         if self._start_event is None:
-            t = (<HubBase>self.parent).loop.timer(seconds)
+            t = (<HubBase?>self.parent).loop.timer(seconds)
             t.start(self.switch)
             self._start_event = t
 
@@ -1740,7 +1743,7 @@ cdef class Greenlet(greenlet):
 
     cdef int _schedule_notify(self) except -1:
         if self._links and self._notifier is None:
-            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
         return 0
 
     def _notify_links(self):
@@ -1760,7 +1763,7 @@ cdef class Greenlet(greenlet):
             raise TypeError('Expected callable: %r' % (callback,))
         self._links.append(callback)
         if self.ready() and self._links and self._notifier is None:
-            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
 
     def link(self, callback=None, SpawnedLink=SpawnedLink):
         """Run ``callback(self)`` in a new greenlet when this one finishes.
@@ -1812,7 +1815,7 @@ cdef class Greenlet(greenlet):
         try:
             t = _start_new_or_dummy(timeout)
             try:
-                result = (<HubBase>self.parent).switch_c()
+                result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.join(): %r' % (result,))
             finally:
@@ -1838,7 +1841,7 @@ cdef class Greenlet(greenlet):
         try:
             t = Timeout._start_new_or_dummy(timeout)
             try:
-                result = (<HubBase>self.parent).switch_c()
+                result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.get(): %r' % (result,))
             finally:
@@ -1901,7 +1904,7 @@ cdef class Greenlet(greenlet):
             self._handle_death_before_start((exception,))
         else:
             waiter = Waiter(self.parent) if block else None
-            (<HubBase>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
+            (<HubBase?>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
             if block:
                 waiter.get()
                 self.join(timeout)
