@@ -19,8 +19,9 @@ kind = sys.argv[1]
 make = {
     'Semaphore': lambda: L.Semaphore(0),
     'BoundedSemaphore': lambda: L.BoundedSemaphore(1),
-    'DummySemaphore': L.DummySemaphore,
-    'Lock': L.Lock,
+    'DummySemaphore': lambda: L.DummySemaphore(),
+    # gevent spells it gevent.thread.LockType (what threading.Lock becomes)
+    'Lock': lambda: (getattr(L, 'Lock', None) or __import__('geventc.thread').thread.LockType)(),
     'RLock': L.RLock,
 }[kind]
 rounds = 80
