@@ -90,6 +90,9 @@ cdef class loop:
     # directly, without a round trip through the hub; renewed each time
     # the hub switches, so the hub still polls within its budget.
     cdef int _direct_budget
+    # The hub's recursion budget at its last tail switch (start_handed_off).
+    cdef int _hub_py_remaining
+    cdef int _hub_c_remaining
     # Cross-thread wake-up and the Python-signal wake-up (main thread only).
     cdef libev.ev_async _threadsafe_async
     cdef libev.ev_io _sigwake_io
@@ -109,6 +112,7 @@ cdef class loop:
     cdef callback _pop_head(self)
     cdef bint _has_callbacks(self)
     cdef object next_handoff(self)
+    cdef object start_handed_off(self, object target, object args)
     cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1
     cdef int _end_wake(self) except -1
     cdef int _tail_switch(self, object target, object args, object context) except -1
@@ -146,6 +150,7 @@ cdef class watcher:
     cdef int _on_stopped(self) noexcept
     cdef int _invoke(self, int revents) noexcept
     cdef int _check_startable(self) except -1
+    cdef int _check_init(self) except -1
     cdef int _init_common(self, loop lp, ref, priority) except -1
 
 

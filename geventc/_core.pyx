@@ -32,7 +32,8 @@ from posix.signal cimport sigaction_t, sigaction
 
 from geventc.includes cimport libev
 from geventc.includes.libc cimport NSIG
-from geventc.includes.python cimport PyEval_SaveThread, PyEval_RestoreThread
+from geventc.includes.python cimport (
+    PyEval_SaveThread, PyEval_RestoreThread, geventc_recursion_get, geventc_recursion_set)
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
 
 import os as _os
@@ -511,6 +512,22 @@ cdef class loop:
                 return target
             self._begin_wake(cb, <Wakeable>target, args)
 
+    cdef object start_handed_off(self, object target, object args):
+        """Start *target* (not started yet) from the greenlet handing off.
+
+        A new greenlet begins with the recursion depth of the thread state
+        it is first switched into from: it gets the hub's, as if the hub had
+        started it, and not the blocker's, which would add up along chains
+        of starts and raise RecursionError in shallow code."""
+        cdef int mine_py, mine_c
+        geventc_recursion_get(&mine_py, &mine_c)
+        geventc_recursion_set(self._hub_py_remaining, self._hub_c_remaining)
+        try:
+            return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
+        finally:
+            # Back in the blocker: greenlet restored the value we set.
+            geventc_recursion_set(mine_py, mine_c)
+
     cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1:
         # cb stays true (running) until the notification is over.
         self._wake_cb = cb
@@ -536,6 +553,7 @@ cdef class loop:
         # A switch after which the hub has nothing left of its callback.
         self._direct_budget = 64
         self._handoff_ok = True
+        geventc_recursion_get(&self._hub_py_remaining, &self._hub_c_remaining)
         try:
             PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         except BaseException:
@@ -1133,14 +1151,26 @@ cdef class watcher:
                 libev.ev_ref(self.loop._ptr)
                 self._unrefed = False
 
+    cdef int _check_init(self) except -1:
+        # A watcher made by __new__ alone has no libev struct to look at.
+        if self._w == NULL:
+            raise TypeError('%s.__init__ was not called' % (type(self).__name__,))
+        return 0
+
     @property
     def priority(self):
+        self._check_init()
         return libev.ev_priority(self._w)
 
     @priority.setter
     def priority(self, int value):
+        self._check_init()
         if libev.ev_is_active(self._w):
             raise AttributeError('Cannot set priority of an active watcher')
+        if libev.ev_is_pending(self._w):
+            # libev files a pending watcher under its priority: changing it
+            # now corrupts the loop's pending queue.
+            raise AttributeError('Cannot set priority of a pending watcher')
         libev.ev_set_priority(self._w, value)
 
     @property

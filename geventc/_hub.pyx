@@ -31,6 +31,7 @@ from geventc._core cimport (loop, callback as core_callback, timer as core_timer
                             SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
 
 import heapq as _heapq
+from operator import index as _operator_index
 import os as _os
 import sys as _sys
 import time as _time
@@ -291,6 +292,8 @@ cdef class HubBase(greenlet):
             if target is not None:
                 args = lp._next_args
                 lp._next_args = None
+                if not PyGreenlet_STARTED(<greenlet>target):
+                    return lp.start_handed_off(target, args)
                 return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         return PyGreenlet_Switch(self, NULL, NULL)
 
@@ -666,6 +669,9 @@ cdef class Waiter:
             return None
         if self.greenlet is not None:
             raise ConcurrentObjectUseError('This Waiter is already used by %r' % (self.greenlet,))
+        if self.hub is None:
+            # Made by __new__, or a subclass skipped our __init__.
+            self.hub = get_hub()
         self.greenlet = PyGreenlet_GetCurrent()
         try:
             return self.hub.switch_c()
@@ -1694,12 +1700,12 @@ cdef class Greenlet(greenlet):
     cpdef start(self):
         """Schedule the greenlet to run in the hub's next turn."""
         if self._start_event is None:
-            self._start_event = (<HubBase>self.parent).loop.run_switch(self, ())
+            self._start_event = (<HubBase?>self.parent).loop.run_switch(self, ())
 
     def start_later(self, seconds):
         """Schedule the greenlet to run after *seconds*."""
         if self._start_event is None:
-            t = (<HubBase>self.parent).loop.timer(seconds)
+            t = (<HubBase?>self.parent).loop.timer(seconds)
             t.start(self.switch)
             self._start_event = t
 
@@ -1768,7 +1774,7 @@ cdef class Greenlet(greenlet):
 
     cdef int _schedule_notify(self) except -1:
         if self._links and self._notifier is None:
-            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
         return 0
 
     def _notify_links(self):
@@ -1788,7 +1794,7 @@ cdef class Greenlet(greenlet):
             raise TypeError('Expected callable: %r' % (callback,))
         self._links.append(callback)
         if self.ready() and self._links and self._notifier is None:
-            self._notifier = (<HubBase>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
 
     def link(self, callback=None, SpawnedLink=SpawnedLink):
         """Run ``callback(self)`` in a new greenlet when this one finishes.
@@ -1840,7 +1846,7 @@ cdef class Greenlet(greenlet):
         try:
             t = _start_new_or_dummy(timeout)
             try:
-                result = (<HubBase>self.parent).switch_c()
+                result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.join(): %r' % (result,))
             finally:
@@ -1866,7 +1872,7 @@ cdef class Greenlet(greenlet):
         try:
             t = Timeout._start_new_or_dummy(timeout)
             try:
-                result = (<HubBase>self.parent).switch_c()
+                result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.get(): %r' % (result,))
             finally:
@@ -1929,7 +1935,7 @@ cdef class Greenlet(greenlet):
             self._handle_death_before_start((exception,))
         else:
             waiter = Waiter(self.parent) if block else None
-            (<HubBase>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
+            (<HubBase?>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
             if block:
                 waiter.get()
                 self.join(timeout)
@@ -2214,11 +2220,86 @@ def joinall(greenlets, timeout=None, raise_error=False, count=None):
 
 # -- signals -------------------------------------------------------------------
 
+class _SignalSlot(object):
+    # Every signal_handler of one signal number, and what delivers it.
+    #
+    # One delivery source per signal, so that several handlers all fire and
+    # cancelling them in any order puts back what was there before:
+    # - created in the main thread: a Python-level handler (signal.signal),
+    #   which keeps Python's handler chain: the previous handler is put back
+    #   when the last one is cancelled;
+    # - created in another thread (signal.signal only works in the main
+    #   thread): a libev signal watcher in that thread's loop, as gevent
+    #   does; it saves the C-level disposition and puts it back on stop.
+    def __init__(self, signalnum):
+        self.signalnum = signalnum
+        self.handlers = []
+        self.previous = None        # the Python handler we replaced
+        self.python = False         # delivered by our Python handler
+        self.watcher = None         # or by a libev watcher of some loop
+
+    def install(self, hub):
+        import signal as signal_module
+        if PyThread_get_thread_ident() == _main_ident:
+            self.previous = signal_module.signal(self.signalnum, self.on_python_signal)
+            self.python = True
+        else:
+            watcher = hub.loop.signal(self.signalnum, ref=False)
+            watcher.start(self.deliver)
+            self.watcher = watcher
+
+    def uninstall(self):
+        import signal as signal_module
+        if self.python:
+            if PyThread_get_thread_ident() != _main_ident:
+                # Only the main thread may; on_python_signal does it there.
+                return
+            self.python = False
+            if signal_module.getsignal(self.signalnum) == self.on_python_signal:
+                previous = self.previous
+                signal_module.signal(self.signalnum, previous if previous is not None else signal_module.SIG_DFL)
+            self.previous = None
+        watcher = self.watcher
+        if watcher is not None:
+            self.watcher = None
+            lp = watcher.loop
+            if lp is None or lp is getattr(_get_hub_c(), 'loop', None):
+                watcher.close()
+            else:
+                # libev's watcher calls belong to the thread running its loop.
+                lp.run_callback_threadsafe(watcher.close)
+        if _signal_slots.get(self.signalnum) is self:
+            del _signal_slots[self.signalnum]
+
+    def on_python_signal(self, signum, frame):
+        if self.handlers:
+            self.deliver()
+            return
+        # Everything was cancelled from another thread: put the previous
+        # handler back now and let it see this signal.
+        import signal as signal_module
+        previous = self.previous
+        self.uninstall()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous in (None, signal_module.SIG_DFL):
+            _os.kill(_os.getpid(), signum)
+
+    def deliver(self):
+        for handler in list(self.handlers):
+            handler._schedule()
+
+
+# signalnum -> _SignalSlot, for the whole process.
+cdef dict _signal_slots = {}
+
+
 class signal_handler(object):
     """Run ``handler(*args, **kwargs)`` in a new greenlet when *signalnum* arrives.
 
-    Uses Python's own signal machinery (the loop wakes on Python's wake-up
-    fd), so cancelling puts the previous Python handler back."""
+    Several handlers of one signal all run, each in the hub of the thread
+    that created it. Cancelling the last one puts back the handler that was
+    installed before the first (see _SignalSlot)."""
 
     greenlet_class = None
 
@@ -2226,6 +2307,10 @@ class signal_handler(object):
         import signal as signal_module
         if not callable(handler):
             raise TypeError('signal handler must be callable: %r' % (handler,))
+        signalnum = _operator_index(signalnum)
+        if signalnum < 1 or signalnum >= signal_module.NSIG or \
+                signalnum in (signal_module.SIGKILL, signal_module.SIGSTOP):
+            raise ValueError('illegal signal number: %r' % (signalnum,))
         self.hub = get_hub()
         self.signalnum = signalnum
         self.handler = handler
@@ -2234,14 +2319,28 @@ class signal_handler(object):
         self.ref = False
         if self.greenlet_class is None:
             self.greenlet_class = Greenlet
-        self._previous = signal_module.signal(signalnum, self._on_signal)
+        slot = _signal_slots.get(signalnum)
+        if slot is None:
+            slot = _SignalSlot(signalnum)
+            slot.install(self.hub)
+            _signal_slots[signalnum] = slot
+        self._slot = slot
+        slot.handlers.append(self)
         self._active = True
 
-    def _on_signal(self, signum, frame):
-        if self._active and self.hub.loop is not None:
-            self.hub.loop.run_callback(self._start)
+    def _schedule(self):
+        # From the delivering thread: start our greenlet in our own hub.
+        lp = self.hub.loop
+        if not self._active or lp is None:
+            return
+        if self.hub is _get_hub_c():
+            lp.run_callback(self._start)
+        else:
+            lp.run_callback_threadsafe(self._start)
 
     def _start(self):
+        if not self._active:
+            return
         try:
             g = self.greenlet_class(self.handle)
             g.switch()
@@ -2255,15 +2354,16 @@ class signal_handler(object):
             self.hub.handle_error(None, *_sys.exc_info())
 
     def cancel(self):
-        import signal as signal_module
-        if self._active:
-            self._active = False
-            try:
-                if signal_module.getsignal(self.signalnum) == self._on_signal:
-                    signal_module.signal(self.signalnum, self._previous
-                                         if self._previous is not None else signal_module.SIG_DFL)
-            except (ValueError, OSError):
-                pass
+        if not self._active:
+            return
+        self._active = False
+        slot = self._slot
+        try:
+            slot.handlers.remove(self)
+        except ValueError:
+            pass
+        if not slot.handlers:
+            slot.uninstall()
 
     def __repr__(self):
         return '<%s at 0x%x signalnum=%r handler=%r>' % (type(self).__name__, id(self), self.signalnum, self.handler)

@@ -289,6 +289,14 @@ cdef class Semaphore(AbstractLinkable):
         cdef bint loop_exited = False
         self._links.append(glet)
         self._hub_links += 1
+        if self.counter > 0:
+            # Released while we got here (another thread, during the first
+            # get_hub()): that release saw no link to notify.
+            self._hub_links -= 1
+            self.unlink(glet)
+            if take:
+                self.counter -= 1
+            return True
         try:
             if timeout is not None:
                 t = _start_new_or_dummy(timeout)

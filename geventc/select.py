@@ -141,6 +141,21 @@ def select(rlist, wlist, xlist, timeout=None):
     return results(seen)
 
 
+def _checked_mask(eventmask):
+    # The stdlib's checks (an unsigned short), made at register time: a bad
+    # mask stored here would make every later poll() raise.
+    if not isinstance(eventmask, int):
+        try:
+            eventmask = eventmask.__index__()
+        except AttributeError:
+            raise TypeError('an integer is required') from None
+    if eventmask < 0:
+        raise ValueError('value must be positive')
+    if eventmask > 0xFFFF:
+        raise OverflowError('Python int too large for C unsigned short')
+    return eventmask
+
+
 class poll(object):
     """The stdlib's ``select.poll`` that blocks only the current greenlet.
 
@@ -155,11 +170,12 @@ class poll(object):
 
     def register(self, fd, eventmask=_POLLIN | _POLLPRI | _POLLOUT):
         """Register *fd* (an int or an object with ``fileno()``) for *eventmask*."""
-        self.fds[_fileno(fd)] = eventmask
+        self.fds[_fileno(fd)] = _checked_mask(eventmask)
 
     def modify(self, fd, eventmask):
         """Change the events watched on the registered *fd*."""
         fileno = _fileno(fd)
+        eventmask = _checked_mask(eventmask)
         if fileno not in self.fds:
             raise FileNotFoundError(_errno.ENOENT, _os.strerror(_errno.ENOENT))
         self.fds[fileno] = eventmask

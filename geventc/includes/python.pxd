@@ -34,3 +34,34 @@ cdef extern from "Python.h":
 
     # _socket: AF_UNIX paths as the stdlib decodes them.
     object PyUnicode_DecodeFSDefaultAndSize(const char* s, Py_ssize_t size)
+
+
+# _core: a greenlet started by a hand-off gets the hub's recursion budget.
+cdef extern from *:
+    """
+    /* The thread state's recursion budget, which greenlet saves and restores
+       per greenlet (and which a new greenlet takes over from the thread
+       state it is first switched into from). */
+    static inline void geventc_recursion_get(int *py, int *c) {
+        PyThreadState *ts = PyThreadState_Get();
+    #if PY_VERSION_HEX >= 0x030C0000
+        *py = ts->py_recursion_remaining;
+        *c = ts->c_recursion_remaining;
+    #else
+        *py = ts->recursion_remaining;
+        *c = 0;
+    #endif
+    }
+    static inline void geventc_recursion_set(int py, int c) {
+        PyThreadState *ts = PyThreadState_Get();
+    #if PY_VERSION_HEX >= 0x030C0000
+        ts->py_recursion_remaining = py;
+        ts->c_recursion_remaining = c;
+    #else
+        ts->recursion_remaining = py;
+        (void)c;
+    #endif
+    }
+    """
+    void geventc_recursion_get(int *py, int *c) noexcept
+    void geventc_recursion_set(int py, int c) noexcept
