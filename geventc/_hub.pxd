@@ -8,7 +8,12 @@ from geventc._core cimport loop, Wakeable
 
 
 cdef class HubBase(greenlet):
-    cdef public loop loop
+    # ``hub.loop`` as assigned: usually a geventc loop, but any object that
+    # forwards to one (a proxy in a test) is allowed.
+    cdef object _loop
+    # The same object when it is a geventc loop, else None: the typed fast
+    # paths use it and fall back to Python calls on _loop when it is None.
+    cdef loop _cloop
     cdef public object name
     cdef public object thread_ident
     cdef public object format_context
@@ -36,6 +41,9 @@ cdef class Waiter:
 cdef class Timeout(BaseException):
     cdef libev.ev_timer _timer
     cdef loop _loop
+    # The timer watcher made by hub.loop.timer() when hub.loop was not a
+    # geventc loop at creation (then _timer is unused), else None.
+    cdef object _watcher
     cdef public object seconds
     cdef public object exception
     cdef object _target
@@ -46,6 +54,9 @@ cdef class Timeout(BaseException):
     cdef bint _closed
 
     cdef int start_c(self) except -1
+    cdef int _start_watcher(self) except -1
+    cdef bint _pending_c(self) except -1
+    cdef bint _active_c(self) except -1
     cpdef cancel(self)
     cdef int _expired(self) noexcept
     cdef int _release(self) noexcept
@@ -127,6 +138,7 @@ cdef class Greenlet(greenlet):
 
 
 cpdef HubBase get_hub()
+cdef object _hub_run_callback(HubBase hub, object func, tuple args)
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
 cdef object _start_new_or_dummy(timeout, exception=*, ref=*)
