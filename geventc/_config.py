@@ -12,7 +12,7 @@ class Config(object):
         self.threadpool_idle_task_timeout = float(self._env('THREADPOOL_IDLE_TASK_TIMEOUT', '5.0'))
         self.max_blocking_time = 0.1
         self.monitor_thread = False
-        self.track_greenlet_tree = False
+        self.track_greenlet_tree = self._env_bool('TRACK_GREENLET_TREE', True)
         self.libev_backend = self._env('BACKEND', None)
 
     @staticmethod
@@ -22,6 +22,13 @@ class Config(object):
             if value:
                 return value
         return default
+
+    @classmethod
+    def _env_bool(cls, name, default):
+        value = cls._env(name, None)
+        if value is None:
+            return default
+        return value.strip().lower() not in ('', '0', 'false', 'off', 'no', 'n', 'f')
 
     def set(self, name, value):
         setattr(self, name, value)

@@ -109,6 +109,15 @@ cdef class AsyncResult(AbstractLinkable):
     cdef object _imap_task_index
 
 
+cdef class _Frame:
+    # A frame of Greenlet.spawning_stack: what tracebacks read, without
+    # keeping the frame (and its locals) alive.
+    cdef readonly object f_code
+    cdef readonly _Frame f_back
+    cdef int _lasti
+    cdef int _lineno
+
+
 cdef class Greenlet(greenlet):
     cdef readonly tuple args
     cdef readonly dict kwargs
@@ -120,7 +129,11 @@ cdef class Greenlet(greenlet):
     cdef object _exc_info
     cdef object _formatted_info
     cdef object _ident
-    cdef public object _spawning_greenlet
+    # The spawn tree (config.track_greenlet_tree): a weakref to the
+    # spawner, the locals shared down the tree, where it was spawned.
+    cdef readonly object spawning_greenlet
+    cdef public dict spawn_tree_locals
+    cdef readonly _Frame spawning_stack
 
     cpdef start(self)
     cpdef bint ready(self)

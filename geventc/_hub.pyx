@@ -24,6 +24,13 @@ from cpython.tuple cimport PyTuple_GET_SIZE
 cdef extern from "Python.h":
     # Cython's cpython.method still declares Python 2's three arguments.
     object PyMethod_New(object func, object self)
+    ctypedef struct PyFrameObject
+    PyFrameObject* PyEval_GetFrame()
+    PyObject* PyFrame_GetCode(PyFrameObject*)
+    PyFrameObject* PyFrame_GetBack(PyFrameObject*)
+    int PyFrame_GetLasti(PyFrameObject*)
+    int PyCode_Addr2Line(PyObject*, int)
+from cpython.weakref cimport PyWeakref_NewRef
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
@@ -44,6 +51,8 @@ import weakref as _weakref
 from greenlet import greenlet as _greenlet_type, getcurrent, GreenletExit, error as greenlet_error
 
 import geventc._core as _core_mod
+from geventc._config import config as _config_instance
+cdef object _config = _config_instance
 
 PyGreenlet_Import()
 
@@ -1585,6 +1594,76 @@ def _default_run(self):
     return None
 
 
+# Never in a cycle (code objects do not point back at it): kept out of
+# the garbage collector, which would otherwise walk every live greenlet's
+# stack at each collection.
+@cython.no_gc
+@cython.freelist(64)
+cdef class _Frame:
+    @property
+    def f_lineno(self):
+        # Computed when read: mapping the instruction to a line at every
+        # spawn would cost more than the rest of the capture.
+        if self._lineno < 0:
+            self._lineno = PyCode_Addr2Line(<PyObject*>self.f_code, self._lasti)
+        return self._lineno
+
+    @property
+    def f_globals(self):
+        return None
+
+    def __repr__(self):
+        return '<_Frame %s:%d in %s>' % (self.f_code.co_filename, self.f_lineno, self.f_code.co_name)
+
+
+cdef _Frame _extract_stack(int limit):
+    # The innermost *limit* Python frames (compiled code has none).
+    cdef PyFrameObject* frame = PyEval_GetFrame()
+    cdef PyFrameObject* back
+    cdef _Frame newest = None
+    cdef _Frame newer = None
+    cdef _Frame older
+    if frame == NULL:
+        return None
+    Py_INCREF(<object>frame)
+    while limit > 0 and frame != NULL:
+        limit -= 1
+        older = _Frame.__new__(_Frame)
+        older.f_code = <object>PyFrame_GetCode(frame)
+        Py_DECREF(older.f_code)     # PyFrame_GetCode returned a new reference
+        older._lasti = PyFrame_GetLasti(frame)
+        older._lineno = -1
+        if newer is None:
+            newest = older
+        else:
+            newer.f_back = older
+        newer = older
+        back = PyFrame_GetBack(frame)
+        Py_DECREF(<object>frame)
+        frame = back
+    if frame != NULL:
+        Py_DECREF(<object>frame)
+    return newest
+
+
+cdef int _track_spawn(Greenlet glet, int limit) except -1:
+    # As gevent: a greenlet shares its spawner's tree locals; the children
+    # of a root (parentless, e.g. main) greenlet each start a new tree.
+    cdef object spawner = <object>PyGreenlet_GetCurrent()
+    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    if isinstance(spawner, Greenlet):
+        glet.spawn_tree_locals = (<Greenlet>spawner).spawn_tree_locals
+    else:
+        tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+        if tree_locals is _NONE:
+            tree_locals = {}
+            if (<greenlet>spawner).parent is not None:
+                spawner.spawn_tree_locals = tree_locals
+        glet.spawn_tree_locals = tree_locals
+    glet.spawning_stack = _extract_stack(limit)
+    return 0
+
+
 cdef class Greenlet(greenlet):
     """A greenlet with a result, links, kill and join (gevent's ``Greenlet``).
 
@@ -1610,6 +1689,12 @@ cdef class Greenlet(greenlet):
         self._links = []
         self._ident = None
         self._exc_info = None
+        if _config.track_greenlet_tree:
+            limit = 10 if type(self) is Greenlet else type(self).spawning_stack_limit
+            _track_spawn(self, limit)
+
+    #: How many frames ``spawning_stack`` keeps (a subclass may change it).
+    spawning_stack_limit = 10
 
     @property
     def _run(self):
@@ -1648,18 +1733,6 @@ cdef class Greenlet(greenlet):
     @name.setter
     def name(self, value):
         self.__dict__['name'] = value
-
-    @property
-    def spawning_greenlet(self):
-        return self._spawning_greenlet
-
-    @property
-    def spawn_tree_locals(self):
-        return None
-
-    @property
-    def spawning_stack(self):
-        return None
 
     def __bool__(self):
         return self._start_event is not None and self._exc_info is None
@@ -2049,6 +2122,8 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     g.args = args
     g.kwargs = kwargs
     g._links = []
+    if _config.track_greenlet_tree:
+        _track_spawn(g, 10)
     if _spawn_callbacks:
         _call_spawn_callbacks(g)
     if hub._cloop is not None:
@@ -2075,12 +2150,26 @@ def spawn_raw(function, *args, **kwargs):
     if kwargs:
         import functools
         function = functools.partial(function, *args, **kwargs)
-        g = _greenlet_type(function, hub)
-        hub.loop.run_callback(g.switch)
-    else:
-        g = _greenlet_type(function, hub)
-        hub.loop.run_callback(g.switch, *args)
+        args = ()
+    g = _greenlet_type(function, hub)
+    if _config.track_greenlet_tree:
+        _track_raw_spawn(g)
+    hub.loop.run_callback(g.switch, *args)
+    g.loop = hub.loop
     return g
+
+
+cdef int _track_raw_spawn(object glet) except -1:
+    # gevent's TrackedRawGreenlet: the tree, but no stack (too costly here).
+    spawner = getcurrent()
+    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+    if tree_locals is _NONE:
+        tree_locals = {}
+        if spawner.parent is not None:
+            spawner.spawn_tree_locals = tree_locals
+    glet.spawn_tree_locals = tree_locals
+    return 0
 
 
 def spawn_link(function, *args, **kwargs):

@@ -367,3 +367,112 @@ def test_timeout_with_a_non_exception_is_reported_by_the_hub(hub):
     assert g.value == 'slept'
     assert 'TypeError' in stream.getvalue()
     assert 'failed with TypeError' in stream.getvalue()
+
+
+# -- 7. the spawn tree -------------------------------------------------------------
+
+def test_spawn_tree_locals_and_spawning_greenlet():
+    from greenlet import getcurrent
+    seen = []
+
+    def child_of(parent_locals):
+        child = Greenlet()
+        seen.append((child.spawn_tree_locals is getcurrent().spawn_tree_locals,
+                     child.spawning_greenlet() is getcurrent(),
+                     getcurrent().spawn_tree_locals is not parent_locals))
+
+    g = Greenlet(child_of, None)
+    g2 = Greenlet(child_of, None)
+    # Children of the main greenlet each start a tree; main gets no dict.
+    assert not hasattr(getcurrent(), 'spawn_tree_locals')
+    assert isinstance(g.spawn_tree_locals, dict)
+    assert g.spawn_tree_locals is not g2.spawn_tree_locals
+    assert g.spawning_greenlet() is getcurrent()
+    g.start()
+    g.join()
+    assert seen == [(True, True, True)]
+
+    raw = gevent.spawn_raw(child_of, None)
+    assert isinstance(raw.spawn_tree_locals, dict)
+    assert raw.spawn_tree_locals is not g.spawn_tree_locals
+    assert raw.spawning_greenlet() is getcurrent()
+    gevent.sleep(0.01)
+    assert raw.dead and len(seen) == 2 and seen[1] == (True, True, True)
+
+
+def _spawned_here():
+    return gevent.spawn(lambda: None)
+
+
+def test_spawning_stack_is_a_frame_summary_of_the_spawner():
+    g = _spawned_here()
+    frame = g.spawning_stack
+    assert frame.f_code is _spawned_here.__code__
+    assert frame.f_lineno == _spawned_here.__code__.co_firstlineno + 1
+    assert frame.f_back.f_code is test_spawning_stack_is_a_frame_summary_of_the_spawner.__code__
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    assert depth <= Greenlet.spawning_stack_limit
+    summary = traceback.extract_stack(g.spawning_stack)
+    assert summary[-1].name == '_spawned_here'
+    g.join()
+
+
+def test_spawning_stack_limit_of_a_subclass():
+    class Short(Greenlet):
+        spawning_stack_limit = 1
+
+    g = Short(lambda: None)
+    assert g.spawning_stack is not None and g.spawning_stack.f_back is None
+
+
+def test_track_greenlet_tree_off_captures_nothing():
+    saved = gevent.config.track_greenlet_tree
+    gevent.config.track_greenlet_tree = False
+    try:
+        g = gevent.spawn(lambda: None)
+        raw = gevent.spawn_raw(lambda: None)
+    finally:
+        gevent.config.track_greenlet_tree = saved
+    assert g.spawning_greenlet is None and g.spawn_tree_locals is None and g.spawning_stack is None
+    assert not hasattr(raw, 'spawn_tree_locals')
+    g.join()
+    gevent.sleep(0)
+
+
+def test_track_greenlet_tree_defaults_on_and_reads_the_environment():
+    from _helpers import run_python, assert_ok
+    code = ('import geventc as gevent; import sys\n'
+            'print(gevent.config.track_greenlet_tree)\n')
+    unset = {'GEVENT_TRACK_GREENLET_TREE': None, 'GEVENTC_TRACK_GREENLET_TREE': None}
+    on = run_python(code, extra_env=unset)
+    assert_ok(on)
+    assert on.stdout.strip() == 'True'
+    off = run_python(code, extra_env=dict(unset, GEVENT_TRACK_GREENLET_TREE='false'))
+    assert_ok(off)
+    assert off.stdout.strip() == 'False'
+
+
+def test_spawn_callbacks_run_for_every_way_of_starting():
+    called = []
+
+    def cb(glet):
+        called.append(glet)
+
+    Greenlet.add_spawn_callback(cb)
+    try:
+        g1 = gevent.spawn(lambda: None)
+        g2 = gevent.spawn_later(1e-5, lambda: None)
+        g3 = Greenlet(lambda: None)
+        assert called == [g1, g2]
+        g3.start()
+        g4 = Greenlet.spawn(lambda: None)
+        assert called == [g1, g2, g3, g4]
+        Greenlet.remove_spawn_callback(cb)
+        g5 = gevent.spawn(lambda: None)
+        assert g5 not in called
+    finally:
+        Greenlet.remove_spawn_callback(cb)
+    gevent.joinall([g1, g2, g3, g4, g5])
