@@ -476,3 +476,48 @@ def test_spawn_callbacks_run_for_every_way_of_starting():
     finally:
         Greenlet.remove_spawn_callback(cb)
     gevent.joinall([g1, g2, g3, g4, g5])
+
+
+# -- 8. the stat watcher's results ---------------------------------------------------
+
+def _stat_after_append(tmp_path):
+    import os
+    import time
+    path = tmp_path / 'watched'
+    path.write_bytes(b'x')
+    w = get_hub().loop.stat(str(path), 0.01)
+    try:
+        assert w.path == str(path)
+        assert abs(w.interval - 0.01) < 1e-6
+        assert w.attr is None and w.prev is None
+        fired = []
+        w.start(fired.append, 1)
+        time.sleep(0.02)
+        with open(str(path), 'ab') as f:
+            f.write(b'yy')
+        with Timeout(2):
+            while not fired:
+                gevent.sleep(0.01)
+        attr, real = w.attr, os.stat(str(path))
+        assert w.prev is not None and w.prev.st_size == 1
+        assert attr.st_size == 3 == real.st_size
+        assert isinstance(attr.st_mtime, float) and isinstance(attr.st_atime, float)
+        assert attr.st_mtime == real.st_mtime and attr.st_ctime == real.st_ctime
+        assert isinstance(attr[8], int) and attr[8] == int(real.st_mtime)
+        assert tuple(attr)[:7] == tuple(real)[:7]
+        return attr, real
+    finally:
+        w.close()
+
+
+def test_stat_watcher_attributes_and_results_match_os_stat(tmp_path):
+    _stat_after_append(tmp_path)
+
+
+@pytest.mark.geventc_only
+def test_stat_watcher_ns_times_are_right(tmp_path):
+    # gevent 26.9.0's st_*_ns come out of the wrong struct fields (st_mtime_ns
+    # is st_blocks there); geventc's are os.stat()'s.
+    attr, real = _stat_after_append(tmp_path)
+    assert attr.st_mtime_ns == real.st_mtime_ns
+    assert attr.st_ctime_ns == real.st_ctime_ns
