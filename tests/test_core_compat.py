@@ -521,3 +521,28 @@ def test_stat_watcher_ns_times_are_right(tmp_path):
     attr, real = _stat_after_append(tmp_path)
     assert attr.st_mtime_ns == real.st_mtime_ns
     assert attr.st_ctime_ns == real.st_ctime_ns
+
+
+# -- 6. system errors reach the main greenlet ---------------------------------------
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.mark.parametrize('exc_type', [KeyboardInterrupt, SystemExit, SystemError])
+@pytest.mark.parametrize('where', ['greenlet', 'callback'])
+def test_system_errors_reach_main_even_with_stderr_replaced(hub, exc_type, where, monkeypatch):
+    import io
+    from geventc.hub import Hub
+    assert exc_type in Hub.SYSTEM_ERROR
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, 'stderr', stream)
+    if where == 'greenlet':
+        gevent.spawn(_raise, exc_type('boom'))
+    else:
+        hub.loop.run_callback(_raise, exc_type('boom'))
+    with pytest.raises(exc_type):
+        gevent.sleep(0.01)
+    # NOT_ERROR (SystemExit) is not printed; the others go to the replaced stderr.
+    assert ('boom' in stream.getvalue()) == (not issubclass(exc_type, Hub.NOT_ERROR))
+    gevent.sleep(0.01)      # the hub carries on afterwards
