@@ -36,7 +36,7 @@ cdef int _capi_wait_fd(int fd, int events, double timeout) except -1:
 
 cdef object _capi_run_callback(PyObject* func, PyObject* args):
     cdef tuple a = () if args == NULL else <tuple?><object>args
-    return get_hub().loop.run_callback_c(<object>func, a)
+    return _hub_run_callback(get_hub(), <object>func, a)
 
 
 cdef object _capi_run_callback_threadsafe(PyObject* hub, PyObject* func, PyObject* args):

@@ -1532,7 +1532,8 @@ cdef class stat(watcher):
         self._cpath = _os.fsencode(path)
         if b'\0' in self._cpath:
             raise ValueError('embedded null byte in path')
-        self._interval = _check_seconds(interval, 'interval')
+        # gevent takes the interval as a C float: report the same value.
+        self._interval = <float>_check_seconds(interval, 'interval')
         self._w = <libev.ev_watcher*>&self._stat
         libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, self._interval)
         _set_ops(self, <void*>libev.ev_stat_start, <void*>libev.ev_stat_stop)
@@ -1547,6 +1548,10 @@ cdef class stat(watcher):
         return self._interval
 
     @property
+    def _paths(self):
+        return self._cpath
+
+    @property
     def attr(self):
         return _stat_result(&self._stat.attr)
 
@@ -1555,8 +1560,22 @@ cdef class stat(watcher):
         return _stat_result(&self._stat.prev)
 
 
+cdef object _stat_ns(libev.ev_timespec* ts):
+    return ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef double _stat_float(libev.ev_timespec* ts):
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
 cdef object _stat_result(libev.ev_statdata* st):
+    # As gevent's stat watcher builds it: float and _ns times besides the
+    # ten visible fields (st_blksize, st_blocks and st_rdev stay None there).
     if not st.st_nlink:
         return None
-    return _os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
-                            st.st_gid, st.st_size, st.st_atime, st.st_mtime, st.st_ctime))
+    return _os.stat_result(
+        (st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
+         st.st_gid, st.st_size, st.st_atim.tv_sec, st.st_mtim.tv_sec, st.st_ctim.tv_sec),
+        {'st_atime': _stat_float(&st.st_atim), 'st_mtime': _stat_float(&st.st_mtim),
+         'st_ctime': _stat_float(&st.st_ctim), 'st_atime_ns': _stat_ns(&st.st_atim),
+         'st_mtime_ns': _stat_ns(&st.st_mtim), 'st_ctime_ns': _stat_ns(&st.st_ctim)})

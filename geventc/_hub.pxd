@@ -8,7 +8,12 @@ from geventc._core cimport loop, Wakeable
 
 
 cdef class HubBase(greenlet):
-    cdef public loop loop
+    # ``hub.loop`` as assigned: usually a geventc loop, but any object that
+    # forwards to one (a proxy in a test) is allowed.
+    cdef object _loop
+    # The same object when it is a geventc loop, else None: the typed fast
+    # paths use it and fall back to Python calls on _loop when it is None.
+    cdef loop _cloop
     cdef public object name
     cdef public object thread_ident
     cdef public object format_context
@@ -36,6 +41,9 @@ cdef class Waiter:
 cdef class Timeout(BaseException):
     cdef libev.ev_timer _timer
     cdef loop _loop
+    # The timer watcher made by hub.loop.timer() when hub.loop was not a
+    # geventc loop at creation (then _timer is unused), else None.
+    cdef object _watcher
     cdef public object seconds
     cdef public object exception
     cdef object _target
@@ -46,6 +54,9 @@ cdef class Timeout(BaseException):
     cdef bint _closed
 
     cdef int start_c(self) except -1
+    cdef int _start_watcher(self) except -1
+    cdef bint _pending_c(self) except -1
+    cdef bint _active_c(self) except -1
     cpdef cancel(self)
     cdef int _expired(self) noexcept
     cdef int _release(self) noexcept
@@ -98,6 +109,15 @@ cdef class AsyncResult(AbstractLinkable):
     cdef object _imap_task_index
 
 
+cdef class _Frame:
+    # A frame of Greenlet.spawning_stack: what tracebacks read, without
+    # keeping the frame (and its locals) alive.
+    cdef readonly object f_code
+    cdef readonly _Frame f_back
+    cdef int _lasti
+    cdef int _lineno
+
+
 cdef class Greenlet(greenlet):
     cdef readonly tuple args
     cdef readonly dict kwargs
@@ -109,7 +129,11 @@ cdef class Greenlet(greenlet):
     cdef object _exc_info
     cdef object _formatted_info
     cdef object _ident
-    cdef public object _spawning_greenlet
+    # The spawn tree (config.track_greenlet_tree): a weakref to the
+    # spawner, the locals shared down the tree, where it was spawned.
+    cdef readonly object spawning_greenlet
+    cdef public dict spawn_tree_locals
+    cdef readonly _Frame spawning_stack
 
     cpdef start(self)
     cpdef bint ready(self)
@@ -127,6 +151,7 @@ cdef class Greenlet(greenlet):
 
 
 cpdef HubBase get_hub()
+cdef object _hub_run_callback(HubBase hub, object func, tuple args)
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
 cdef object _start_new_or_dummy(timeout, exception=*, ref=*)

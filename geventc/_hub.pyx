@@ -21,6 +21,16 @@ cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.tuple cimport PyTuple_GET_SIZE
+cdef extern from "Python.h":
+    # Cython's cpython.method still declares Python 2's three arguments.
+    object PyMethod_New(object func, object self)
+    ctypedef struct PyFrameObject
+    PyFrameObject* PyEval_GetFrame()
+    PyObject* PyFrame_GetCode(PyFrameObject*)
+    PyFrameObject* PyFrame_GetBack(PyFrameObject*)
+    int PyFrame_GetLasti(PyFrameObject*)
+    int PyCode_Addr2Line(PyObject*, int)
+from cpython.weakref cimport PyWeakref_NewRef
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
@@ -42,6 +52,8 @@ import weakref as _weakref
 from greenlet import greenlet as _greenlet_type, getcurrent, GreenletExit, error as greenlet_error
 
 import geventc._core as _core_mod
+from geventc._config import config as _config_instance
+cdef object _config = _config_instance
 
 PyGreenlet_Import()
 
@@ -221,6 +233,13 @@ def set_loop(lp):
     _threadlocal.loop = lp
 
 
+cdef object _hub_run_callback(HubBase hub, object func, tuple args):
+    # loop.run_callback(func, *args), typed when hub.loop is a geventc loop.
+    if hub._cloop is not None:
+        return hub._cloop.run_callback_c(func, args)
+    return hub._loop.run_callback(func, *args)
+
+
 cdef str _gmctime():
     return _time.strftime('%Y-%m-%dT%H:%M:%SZ', _time.gmtime())
 
@@ -271,6 +290,15 @@ cdef class HubBase(greenlet):
     def main_hub(self):
         return self.thread_ident == _main_ident
 
+    @property
+    def loop(self):
+        return self._loop
+
+    @loop.setter
+    def loop(self, value):
+        self._loop = value
+        self._cloop = <loop>value if isinstance(value, _core_mod.loop) else None
+
     cdef object switch_c(self):
         cdef greenlet cur = PyGreenlet_GetCurrent()
         if cur is self:
@@ -279,7 +307,7 @@ cdef class HubBase(greenlet):
             switch_out = getattr(cur, 'switch_out', None)
             if switch_out is not None:
                 switch_out()
-        cdef loop lp = self.loop
+        cdef loop lp = self._cloop
         if lp is not None and lp._handoff_ok:
             # The hub waits in a switch that ended its callback: go straight
             # to what it would run next.
@@ -469,11 +497,21 @@ cdef class HubBase(greenlet):
     def exception_stream(self):
         if self._exception_stream is not None:
             return self._exception_stream if self._exception_stream is not False else None
-        return _sys.stderr
+        stderr = _sys.stderr if _sys else None
+        if type(stderr).__name__ == 'FileObjectThread':
+            # monkey.patch_sys wraps stderr in a thread-backed file object,
+            # which cannot be used from the hub: write to what it wraps.
+            stderr = stderr.io
+        return stderr
 
     @exception_stream.setter
     def exception_stream(self, value):
         self._exception_stream = value if value else False
+
+    @exception_stream.deleter
+    def exception_stream(self):
+        # Back to following sys.stderr, as deleting gevent's instance value does.
+        self._exception_stream = None
 
     def print_exception(self, context, t, v, tb):
         errstream = self.exception_stream
@@ -744,17 +782,44 @@ cdef class Timeout(BaseException):
                                 % (type(seconds).__name__,))
             if after != after:
                 raise ValueError('Timeout seconds must not be NaN')
-            self._loop = get_hub().loop
-            libev.ev_timer_init(&self._timer, _timeout_cb, after, 0.0)
-            self._timer.data = <void*>self
-            if priority is not None:
-                libev.ev_set_priority(&self._timer, priority)
+            hub = get_hub()
+            self._loop = hub._cloop
+            if self._loop is None:
+                self._watcher = hub.loop.timer(seconds or 0.0, ref=ref, priority=priority)
+            else:
+                libev.ev_timer_init(&self._timer, _timeout_cb, after, 0.0)
+                self._timer.data = <void*>self
+                if priority is not None:
+                    libev.ev_set_priority(&self._timer, priority)
         self.seconds = seconds
         self.exception = exception
         self._one_shot = _one_shot
         self._ref = bool(ref)
 
+    cdef bint _pending_c(self) except -1:
+        if self._watcher is not None:
+            return bool(self._watcher.pending or self._watcher.active)
+        return self._timer.active or self._timer.pending
+
+    cdef bint _active_c(self) except -1:
+        if self._watcher is not None:
+            return bool(self._watcher.active)
+        return self._timer.active
+
+    cdef int _start_watcher(self) except -1:
+        # gevent's own Timeout.start, on whatever hub.loop.timer() made.
+        if self._pending_c():
+            raise AssertionError('%r is already started; to restart it, cancel it first' % (self,))
+        if self._closed:
+            return 0
+        exc = self.exception
+        throws = self if (exc is None or exc is False or isinstance(exc, str)) else exc
+        self._watcher.start(self._on_expiration, getcurrent(), throws, update=True)
+        return 0
+
     cdef int start_c(self) except -1:
+        if self._watcher is not None:
+            return self._start_watcher()
         if self._timer.active:
             raise AssertionError('%r is already started; to restart it, cancel it first' % (self,))
         if self.seconds is None or self._loop is None:
@@ -820,7 +885,7 @@ cdef class Timeout(BaseException):
         cdef Timeout t
         if isinstance(timeout, Timeout):
             t = timeout
-            if not t._timer.active:
+            if not t._active_c():
                 t.start_c()
             return t
         if cls is Timeout:
@@ -837,19 +902,26 @@ cdef class Timeout(BaseException):
 
     @property
     def pending(self):
-        return bool(self._timer.active or self._timer.pending)
+        return self._pending_c()
 
     @property
     def active(self):
-        return bool(self._timer.active)
+        return self._active_c()
 
     @property
     def timer(self):
         # gevent exposes the watcher; this one lives inside the Timeout.
-        return self if self.seconds is not None and not self._closed else _fake_timer
+        if self.seconds is None or self._closed:
+            return _fake_timer
+        return self._watcher if self._watcher is not None else self
 
     cpdef cancel(self):
         """Stop the timer if it is pending; a one-shot Timeout is also closed."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            if self._one_shot:
+                self.close()
+            return
         if self._loop is not None and (self._timer.active or self._timer.pending):
             if self._loop._ptr != NULL:
                 libev.ev_timer_stop(self._loop._ptr, &self._timer)
@@ -863,11 +935,17 @@ cdef class Timeout(BaseException):
     stop = cancel
 
     def close(self):
+        if self._watcher is not None:
+            if not self._closed:
+                self._closed = True
+                self._watcher.stop()
+                self._watcher.close()
+            return
         self.cancel()
         self._closed = True
 
     def __enter__(self):
-        if not (self._timer.active or self._timer.pending):
+        if not self._pending_c():
             self.start_c()
         return self
 
@@ -917,7 +995,7 @@ cdef object _start_new_or_dummy(timeout, exception=None, ref=True):
         return _fake_timer
     if isinstance(timeout, Timeout):
         t = timeout
-        if not t._timer.active:
+        if not t._active_c():
             t.start_c()
         return t
     t = Timeout.__new__(Timeout)
@@ -955,7 +1033,9 @@ cdef class AbstractLinkable:
         return False
 
     def linkcount(self):
-        return len(self._links)
+        # A notification in progress leaves None where it called a link
+        # (see next_wake): those are gone, as gevent pops them.
+        return len(self._links) - self._links.count(None)
 
     cpdef rawlink(self, callback):
         """Call ``callback(self)`` from the hub when this becomes ready."""
@@ -987,14 +1067,16 @@ cdef class AbstractLinkable:
         if self._links and self._notifier is None and self.ready():
             current = self._capture_hub()
             hub = self.hub
-            if hub.loop is None:
+            if hub._loop is None:
                 return 0
             if current is not hub:
                 # Set from another thread: hand the notification to the
                 # hub's own thread.
-                self._notifier = hub.loop.run_callback_threadsafe(self._notify_links, [])
+                self._notifier = hub._loop.run_callback_threadsafe(self._notify_links, [])
+            elif hub._cloop is not None:
+                self._notifier = hub._cloop.run_wake(self, ())
             else:
-                self._notifier = hub.loop.run_wake(self, ())
+                self._notifier = hub._loop.run_callback(self._notify_links, [])
         return 0
 
     # -- the notification, as steps the loop runs (see Wakeable) -----------------
@@ -1355,9 +1437,9 @@ cdef class AsyncResult(AbstractLinkable):
         t, v, tb = self._exc_info
         if v is None:
             v = t()
-        if tb is not None:
-            raise v.with_traceback(tb)
-        raise v
+        # Always reset: a bare `raise v` would append this frame to the
+        # traceback v keeps from the previous get().
+        raise v.with_traceback(tb)
 
     def get(self, block=True, timeout=None):
         """Return the value or raise the exception, waiting if *block*."""
@@ -1545,6 +1627,80 @@ cdef class _GreenletLink:
         return hash(self.receiver)
 
 
+def _default_run(self):
+    return None
+
+
+# Never in a cycle (code objects do not point back at it): kept out of
+# the garbage collector, which would otherwise walk every live greenlet's
+# stack at each collection.
+@cython.no_gc
+@cython.freelist(64)
+cdef class _Frame:
+    @property
+    def f_lineno(self):
+        # Computed when read: mapping the instruction to a line at every
+        # spawn would cost more than the rest of the capture.
+        if self._lineno < 0:
+            self._lineno = PyCode_Addr2Line(<PyObject*>self.f_code, self._lasti)
+        return self._lineno
+
+    @property
+    def f_globals(self):
+        return None
+
+    def __repr__(self):
+        return '<_Frame %s:%d in %s>' % (self.f_code.co_filename, self.f_lineno, self.f_code.co_name)
+
+
+cdef _Frame _extract_stack(int limit):
+    # The innermost *limit* Python frames (compiled code has none).
+    cdef PyFrameObject* frame = PyEval_GetFrame()
+    cdef PyFrameObject* back
+    cdef _Frame newest = None
+    cdef _Frame newer = None
+    cdef _Frame older
+    if frame == NULL:
+        return None
+    Py_INCREF(<object>frame)
+    while limit > 0 and frame != NULL:
+        limit -= 1
+        older = _Frame.__new__(_Frame)
+        older.f_code = <object>PyFrame_GetCode(frame)
+        Py_DECREF(older.f_code)     # PyFrame_GetCode returned a new reference
+        older._lasti = PyFrame_GetLasti(frame)
+        older._lineno = -1
+        if newer is None:
+            newest = older
+        else:
+            newer.f_back = older
+        newer = older
+        back = PyFrame_GetBack(frame)
+        Py_DECREF(<object>frame)
+        frame = back
+    if frame != NULL:
+        Py_DECREF(<object>frame)
+    return newest
+
+
+cdef int _track_spawn(Greenlet glet, int limit) except -1:
+    # As gevent: a greenlet shares its spawner's tree locals; the children
+    # of a root (parentless, e.g. main) greenlet each start a new tree.
+    cdef object spawner = <object>PyGreenlet_GetCurrent()
+    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    if isinstance(spawner, Greenlet):
+        glet.spawn_tree_locals = (<Greenlet>spawner).spawn_tree_locals
+    else:
+        tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+        if tree_locals is _NONE:
+            tree_locals = {}
+            if (<greenlet>spawner).parent is not None:
+                spawner.spawn_tree_locals = tree_locals
+        glet.spawn_tree_locals = tree_locals
+    glet.spawning_stack = _extract_stack(limit)
+    return 0
+
+
 cdef class Greenlet(greenlet):
     """A greenlet with a result, links, kill and join (gevent's ``Greenlet``).
 
@@ -1559,7 +1715,7 @@ cdef class Greenlet(greenlet):
         if self._run_callable is not None:
             if not callable(self._run_callable):
                 raise TypeError('The run argument or self._run must be callable')
-        elif type(self) is Greenlet or not callable(getattr(self, '_run', None)):
+        elif not callable(getattr(self, '_run', None)):
             raise TypeError('The run argument or self._run must be callable')
         self.args = args
         self.kwargs = kwargs
@@ -1570,11 +1726,19 @@ cdef class Greenlet(greenlet):
         self._links = []
         self._ident = None
         self._exc_info = None
+        if _config.track_greenlet_tree:
+            limit = 10 if type(self) is Greenlet else type(self).spawning_stack_limit
+            _track_spawn(self, limit)
+
+    #: How many frames ``spawning_stack`` keeps (a subclass may change it).
+    spawning_stack_limit = 10
 
     @property
     def _run(self):
         if self._run_callable is None:
-            raise AttributeError('_run')
+            # As gevent's Greenlet._run: a subclass overrides it, and a
+            # Greenlet made without one runs this and returns None.
+            return PyMethod_New(_default_run, self)
         return self._run_callable
 
     @_run.setter
@@ -1606,18 +1770,6 @@ cdef class Greenlet(greenlet):
     @name.setter
     def name(self, value):
         self.__dict__['name'] = value
-
-    @property
-    def spawning_greenlet(self):
-        return self._spawning_greenlet
-
-    @property
-    def spawn_tree_locals(self):
-        return None
-
-    @property
-    def spawning_stack(self):
-        return None
 
     def __bool__(self):
         return self._start_event is not None and self._exc_info is None
@@ -1699,12 +1851,21 @@ cdef class Greenlet(greenlet):
 
     cpdef start(self):
         """Schedule the greenlet to run in the hub's next turn."""
+        cdef HubBase hub
         if self._start_event is None:
-            self._start_event = (<HubBase?>self.parent).loop.run_switch(self, ())
+            if _spawn_callbacks:
+                _call_spawn_callbacks(self)
+            hub = <HubBase?>self.parent
+            if hub._cloop is not None:
+                self._start_event = hub._cloop.run_switch(self, ())
+            else:
+                self._start_event = hub._loop.run_callback(self.switch)
 
     def start_later(self, seconds):
         """Schedule the greenlet to run after *seconds*."""
         if self._start_event is None:
+            if _spawn_callbacks:
+                _call_spawn_callbacks(self)
             t = (<HubBase?>self.parent).loop.timer(seconds)
             t.start(self.switch)
             self._start_event = t
@@ -1774,7 +1935,7 @@ cdef class Greenlet(greenlet):
 
     cdef int _schedule_notify(self) except -1:
         if self._links and self._notifier is None:
-            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = _hub_run_callback(<HubBase?>self.parent, self._notify_links, ())
         return 0
 
     def _notify_links(self):
@@ -1794,7 +1955,7 @@ cdef class Greenlet(greenlet):
             raise TypeError('Expected callable: %r' % (callback,))
         self._links.append(callback)
         if self.ready() and self._links and self._notifier is None:
-            self._notifier = (<HubBase?>self.parent).loop.run_callback_c(self._notify_links, ())
+            self._notifier = _hub_run_callback(<HubBase?>self.parent, self._notify_links, ())
 
     def link(self, callback=None, SpawnedLink=SpawnedLink):
         """Run ``callback(self)`` in a new greenlet when this one finishes.
@@ -1935,7 +2096,7 @@ cdef class Greenlet(greenlet):
             self._handle_death_before_start((exception,))
         else:
             waiter = Waiter(self.parent) if block else None
-            (<HubBase?>self.parent).loop.run_callback_c(_kill, (self, exception, waiter))
+            _hub_run_callback(<HubBase?>self.parent, _kill, (self, exception, waiter))
             if block:
                 waiter.get()
                 self.join(timeout)
@@ -1962,6 +2123,12 @@ cdef class Greenlet(greenlet):
 
 
 cdef set _spawn_callbacks = set()
+
+
+cdef int _call_spawn_callbacks(object glet) except -1:
+    for cb in list(_spawn_callbacks):
+        cb(glet)
+    return 0
 
 
 cdef bint _event_pending(object ev):
@@ -1992,10 +2159,14 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     g.args = args
     g.kwargs = kwargs
     g._links = []
-    g._start_event = hub.loop.run_switch(g, ())
+    if _config.track_greenlet_tree:
+        _track_spawn(g, 10)
     if _spawn_callbacks:
-        for cb in list(_spawn_callbacks):
-            cb(g)
+        _call_spawn_callbacks(g)
+    if hub._cloop is not None:
+        g._start_event = hub._cloop.run_switch(g, ())
+    else:
+        g._start_event = hub._loop.run_callback(g.switch)
     return g
 
 
@@ -2016,12 +2187,26 @@ def spawn_raw(function, *args, **kwargs):
     if kwargs:
         import functools
         function = functools.partial(function, *args, **kwargs)
-        g = _greenlet_type(function, hub)
-        hub.loop.run_callback(g.switch)
-    else:
-        g = _greenlet_type(function, hub)
-        hub.loop.run_callback(g.switch, *args)
+        args = ()
+    g = _greenlet_type(function, hub)
+    if _config.track_greenlet_tree:
+        _track_raw_spawn(g)
+    hub.loop.run_callback(g.switch, *args)
+    g.loop = hub.loop
     return g
+
+
+cdef int _track_raw_spawn(object glet) except -1:
+    # gevent's TrackedRawGreenlet: the tree, but no stack (too costly here).
+    spawner = getcurrent()
+    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+    if tree_locals is _NONE:
+        tree_locals = {}
+        if spawner.parent is not None:
+            spawner.spawn_tree_locals = tree_locals
+    glet.spawn_tree_locals = tree_locals
+    return 0
 
 
 def spawn_link(function, *args, **kwargs):
@@ -2048,13 +2233,15 @@ def spawn_link_exception(function, *args, **kwargs):
 def sleep(seconds=0, ref=True):
     """Pause the current greenlet; ``sleep(0)`` just lets the others run."""
     cdef HubBase hub = get_hub()
-    cdef loop lp = hub.loop
+    cdef loop lp = hub._cloop
     cdef double secs
     cdef core_callback cb
     try:
         secs = seconds
     except TypeError:
         raise TypeError('a float is required, not %r' % (type(seconds).__name__,))
+    if lp is None:
+        return _sleep_any_loop(hub, secs, ref)
     if secs <= 0 or secs != secs:
         if secs != secs:
             raise ValueError('sleep length must not be NaN')
@@ -2073,6 +2260,26 @@ def sleep(seconds=0, ref=True):
             hub.wait(t)
         finally:
             t.close()
+
+
+cdef object _sleep_any_loop(HubBase hub, double secs, ref):
+    # hub.loop is not a geventc loop (a proxy): gevent's sleep, through
+    # the loop's Python API.
+    if secs != secs:
+        raise ValueError('sleep length must not be NaN')
+    lp = hub._loop
+    if secs <= 0:
+        waiter = Waiter(hub)
+        lp.run_callback(waiter.switch, None)
+        waiter.get()
+        return None
+    t = lp.timer(secs, ref=ref)
+    try:
+        lp.update_now()
+        hub.wait(t)
+    finally:
+        t.close()
+    return None
 
 
 def idle(priority=0):
@@ -2146,50 +2353,106 @@ def _killall3(greenlets, exception, waiter):
         waiter.switch(diehards)
 
 
-def iwait(objects, timeout=None, count=None):
-    """Yield *objects* as they become ready (at most *count*, until *timeout*)."""
-    if objects is None:
-        yield get_hub().join(timeout=timeout)
-        return
-    objects = list(objects)
-    count = len(objects) if count is None else min(count, len(objects))
-    cdef HubBase hub = get_hub()
-    cdef Waiter waiter = Waiter(hub)
-    results = []
+cdef class _WaitIterator:
+    """What ``iwait`` returns: an iterator over the objects as they become
+    ready, and a context manager that unlinks from the ones not yielded."""
+    cdef HubBase _hub
+    cdef Waiter _waiter
+    # Values switched in by links and the timer, oldest first: several may
+    # arrive while the iterating greenlet is busy elsewhere.
+    cdef list _values
+    # One bound method for every rawlink, so that unlink finds it.
+    cdef object _switch
+    cdef object _timeout
+    cdef object _objects
+    cdef object _timer
+    cdef bint _begun
+    cdef Py_ssize_t _count
 
-    def on_ready(source):
-        results.append(source)
-        if waiter.greenlet is not None and not waiter.ready():
-            waiter.switch(None)
+    def __init__(self, objects, HubBase hub, timeout, count):
+        self._hub = hub
+        self._waiter = Waiter(hub)
+        self._values = []
+        self._switch = self._on_ready
+        self._timeout = timeout
+        self._objects = objects
+        self._timer = None
+        self._begun = False
+        # Every object is linked even with a count: any of them may come first.
+        self._count = len(objects) if count is None else min(count, len(objects))
 
-    for obj in objects:
-        obj.rawlink(on_ready)
-    t = Timeout._start_new_or_dummy(timeout, ref=True)
-    t_caught = False
-    yielded = 0
-    try:
-        while yielded < count:
-            if not results:
-                try:
-                    waiter.get()
-                except Timeout as ex:
-                    if ex is not t:
-                        raise
-                    return
-                waiter.clear()
-                waiter.hub = hub
-            while results and yielded < count:
-                yielded += 1
-                yield results.pop(0)
-    finally:
-        t.cancel()
-        for obj in objects:
+    def _on_ready(self, value):
+        self._values.append(value)
+        self._waiter.switch(True)
+
+    cdef int _begin(self) except -1:
+        if self._begun:
+            return 0
+        self._begun = True
+        for obj in self._objects:
+            obj.rawlink(self._switch)
+        if self._timeout is not None:
+            self._timer = self._hub.loop.timer(self._timeout, priority=-1)
+            self._timer.start(self._switch, self)
+        return 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._begin()
+        if self._count == 0:
+            self._cleanup()
+            raise StopIteration()
+        self._count -= 1
+        try:
+            if not self._values:
+                self._waiter.get()
+                self._waiter.clear()
+            item = self._values.pop(0)
+            if item is self:
+                # The timer fired: no more.
+                self._cleanup()
+                raise StopIteration()
+            return item
+        except BaseException:
+            self._cleanup()
+            raise
+
+    next = __next__
+
+    def _cleanup(self):
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+        objs = self._objects
+        self._objects = ()
+        for obj in objs:
             unlink = getattr(obj, 'unlink', None)
             if unlink is not None:
                 try:
-                    unlink(on_ready)
+                    unlink(self._switch)
                 except BaseException:
                     _traceback.print_exc()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, tb):
+        self._cleanup()
+
+
+def iwait(objects, timeout=None, count=None):
+    """Iterate over *objects* as they become ready (at most *count*, until *timeout*).
+
+    Use the result in a ``with`` block when not consuming it all, so that
+    the objects not yielded are unlinked."""
+    cdef HubBase hub = get_hub()
+    if objects is None:
+        return [hub.join(timeout=timeout)]
+    if not hasattr(objects, '__len__'):
+        objects = list(objects)
+    return _WaitIterator(objects, hub, timeout, count)
 
 
 def wait(objects=None, timeout=None, count=None):

@@ -137,7 +137,7 @@ cdef class Semaphore(AbstractLinkable):
         if self.hub is None:
             return None
         hub = <HubBase?>self.hub
-        if hub.loop is None or (PyGreenlet_STARTED(hub) and not PyGreenlet_ACTIVE(hub)):
+        if hub._loop is None or (PyGreenlet_STARTED(hub) and not PyGreenlet_ACTIVE(hub)):
             self.hub = None
             return None
         return hub
@@ -184,10 +184,12 @@ cdef class Semaphore(AbstractLinkable):
                 self._notifier = None
             return 0
         self._notifier_hub = owner
-        if owner is current:
-            self._notifier = owner.loop.run_wake(self, self._notify_gen)
+        if owner is not current:
+            self._notifier = owner._loop.run_callback_threadsafe(_semaphore_notify, self, self._notify_gen)
+        elif owner._cloop is not None:
+            self._notifier = owner._cloop.run_wake(self, self._notify_gen)
         else:
-            self._notifier = owner.loop.run_callback_threadsafe(_semaphore_notify, self, self._notify_gen)
+            self._notifier = owner._loop.run_callback(_semaphore_notify, self, self._notify_gen)
         return 0
 
     cdef int _run_notify(self, unsigned long gen) except -1:

@@ -42,7 +42,7 @@ from geventc.includes.python cimport PyMethodDescrObject, METH_O, METH_NOARGS
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch)
 from geventc._core cimport loop, callback, Wakeable, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB
-from geventc._hub cimport HubBase, Timeout, Event, get_hub, _get_hub_c
+from geventc._hub cimport HubBase, Timeout, Event, get_hub, _get_hub_c, _hub_run_callback
 
 import collections as _collections
 import heapq as _heapq
@@ -347,14 +347,20 @@ cdef class _WaitingRoom(Wakeable):
     cdef int _schedule_unlock(self) except -1:
         # At most one unlock pending: the current one while it is queued or
         # still running (true), as with gevent's ``_event_unlock``.
-        cdef loop lp
+        cdef HubBase hub = self.hub
         cb = self._event_unlock
-        if cb is not None and (<callback>cb).args is not None:
-            return 0
-        lp = self.hub.loop if self.hub is not None else None
-        if lp is None:
+        if cb is not None:
+            if type(cb) is callback:
+                if (<callback>cb).args is not None:
+                    return 0
+            elif cb.pending:
+                return 0
+        if hub is None or hub._loop is None:
             raise RuntimeError('the hub of %r was destroyed' % (self,))
-        self._event_unlock = lp.run_wake(self, ())
+        if hub._cloop is not None:
+            self._event_unlock = hub._cloop.run_wake(self, ())
+        else:
+            self._event_unlock = hub._loop.run_callback(self._unlock)
         return 0
 
     cdef int wake_error(self, object target) noexcept:
@@ -873,15 +879,13 @@ cdef class Channel(_WaitingRoom):
     cpdef get(self, block=True, timeout=None):
         """Take an item from a putter, blocking until one comes (Empty on timeout or if not *block*)."""
         cdef ItemWaiter waiter
-        cdef loop lp
         current = <object>PyGreenlet_GetCurrent()
         if current is self.hub:
             if self._putters.count:
                 waiter = self._putters.popleft()
-                lp = self.hub.loop
-                if lp is None:
+                if self.hub._loop is None:
                     raise RuntimeError('the hub of %r was destroyed' % (self,))
-                lp.run_callback_c(waiter.switch, (waiter,))
+                _hub_run_callback(self.hub, waiter.switch, (waiter,))
                 return waiter.item
         if not block:
             timeout = 0

@@ -39,7 +39,7 @@ from geventc.includes.sockets cimport MSG_DONTWAIT
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
 from geventc._core cimport io, loop
-from geventc._hub cimport HubBase, Timeout, get_hub
+from geventc._hub cimport HubBase, Timeout, get_hub, _hub_run_callback
 
 import io as _io
 import os as _os
@@ -194,9 +194,16 @@ def wait(watcher, timeout=None, timeout_exc=_NONE, hub=None):
         hub.wait(watcher)
 
 
+cdef io _new_io(HubBase hub, fd, int events):
+    # hub.loop may be a proxy of a geventc loop: ask it for the watcher.
+    if hub._cloop is not None:
+        return io(hub._cloop, fd, events)
+    return <io?>hub.loop.io(fd, events)
+
+
 cdef _wait_fd(fileno, int events, timeout, timeout_exc):
     cdef HubBase hub = get_hub()
-    cdef io w = io(hub.loop, fileno, events)
+    cdef io w = _new_io(hub, fileno, events)
     try:
         _wait_on_io_for(hub, w, timeout, timeout_exc)
     finally:
@@ -241,7 +248,6 @@ def _wait_any(fd_flags, timeout=None):
 
     Raises OSError(EBADF) for a descriptor that is not open."""
     cdef HubBase hub = get_hub()
-    cdef loop lp = hub.loop
     cdef _AnyWaiter waiter = _AnyWaiter.__new__(_AnyWaiter)
     cdef list watchers = []
     cdef io w
@@ -250,7 +256,7 @@ def _wait_any(fd_flags, timeout=None):
     waiter.fired = []
     try:
         for fd, flags in fd_flags:
-            w = io(lp, fd, flags)
+            w = _new_io(hub, fd, flags)
             watchers.append(w)
             w._start(waiter.fire, (_EVENTS, fd))
         if timeout is not None:
@@ -569,7 +575,7 @@ cdef class socket:
     cdef io _get_read_io(self):
         if self._read_io is None:
             self._check_hub()
-            self._read_io = io(self.hub.loop, self._fd(), 1)
+            self._read_io = _new_io(self.hub, self._fd(), 1)
             if not self._ref:
                 self._read_io.ref = False
         return self._read_io
@@ -577,7 +583,7 @@ cdef class socket:
     cdef io _get_write_io(self):
         if self._write_io is None:
             self._check_hub()
-            self._write_io = io(self.hub.loop, self._fd(), 2)
+            self._write_io = _new_io(self.hub, self._fd(), 2)
             if not self._ref:
                 self._write_io.ref = False
         return self._write_io
@@ -1271,7 +1277,7 @@ cdef class socket:
 
     def _drop_events_and_close(self, closefd=True, _cancel_wait_ex=cancel_wait_ex):
         cdef list deferred = []
-        cdef loop lp = self.hub.loop if self.hub is not None else None
+        cdef loop lp = self.hub._cloop if self.hub is not None else None
         sock = self._sock_obj
         if closefd and self._real and lp is not None and lp._ptr != NULL:
             # Wake every other watcher on this descriptor (a select() or
@@ -1290,8 +1296,8 @@ cdef class socket:
         self._write_io = None
         if deferred:
             # Someone waits: wake them first, close the descriptor after.
-            lp.run_callback(_cancel_waits_then_close, self.hub, deferred, _cancel_wait_ex,
-                            sock if closefd else None)
+            _hub_run_callback(self.hub, _cancel_waits_then_close,
+                              (self.hub, deferred, _cancel_wait_ex, sock if closefd else None))
         elif closefd:
             sock.close()
 

@@ -94,6 +94,10 @@ cdef extern from "ev.h" nogil:
         int rpid
         int rstatus
 
+    ctypedef struct ev_timespec "struct timespec":
+        long tv_sec
+        long tv_nsec
+
     ctypedef struct ev_statdata:
         unsigned long st_dev
         unsigned long st_ino
@@ -106,6 +110,10 @@ cdef extern from "ev.h" nogil:
         long st_atime
         long st_mtime
         long st_ctime
+        # ev_statdata is struct stat on POSIX: the nanosecond times.
+        ev_timespec st_atim
+        ev_timespec st_mtim
+        ev_timespec st_ctim
 
     ctypedef struct ev_stat:
         int active
