@@ -36,7 +36,7 @@ from _queue import Empty, SimpleQueue
 from greenlet import greenlet as RawGreenlet
 
 from geventc._hub import (
-    AsyncResult, Event, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
+    AsyncResult, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
 )
 from geventc.pool import GroupMappingMixin
 
@@ -777,99 +777,150 @@ class ThreadResult(object):
 
 # -- concurrent.futures ------------------------------------------------------------
 
-class _CooperativeWaiters(list):
-    # A future's `_waiters`. concurrent.futures.wait()/as_completed() block
-    # on `waiter.event` (a threading.Event) in the calling thread; when that
-    # thread is the hub's, that would block the hub that delivers the
-    # results. Appending to this list swaps the event for a geventc Event,
-    # which a greenlet waits on cooperatively. Futures complete in the hub's
-    # thread, so Event.set() is always called there.
-    __slots__ = ('hub',)
+def _threading_is_patched():
+    monkey = sys.modules.get('geventc.monkey')
+    return monkey is not None and monkey.is_module_patched('threading')
 
-    def append(self, waiter):
-        hub = self.hub
-        if get_hub_if_exists() is hub and getcurrent() is not hub \
-                and type(waiter.event) is not Event:
-            waiter.event = Event()
-        list.append(self, waiter)
+
+_NO_CONDITION = ('_condition: concurrent.futures.wait() and as_completed() on a pending '
+                 'geventc future need threading to be monkey-patched')
 
 
 class _Future(concurrent.futures.Future):
-    """A ``concurrent.futures.Future`` for a task of a :class:`ThreadPoolExecutor`.
+    """A ``concurrent.futures.Future`` for a task of a :class:`ThreadPoolExecutor`:
+    a view of the task's :class:`~geventc.event.AsyncResult`.
 
-    Completed in the hub; ``result()``/``exception()`` wait cooperatively in the
-    hub's thread; ``rawlink``/``unlink`` let ``gevent.wait``/``iwait`` wait on it."""
+    ``result()``/``exception()`` wait cooperatively (other greenlets run);
+    ``rawlink``/``unlink`` (and the rest of AsyncResult's API) let
+    ``gevent.wait``/``iwait`` wait on it. As in gevent,
+    ``concurrent.futures.wait``/``as_completed`` work on it only when
+    ``threading`` is monkey-patched (their native locks and events would
+    block the hub) or once it is done; otherwise they raise AttributeError.
+    """
 
-    def __init__(self, async_result, hub):
-        concurrent.futures.Future.__init__(self)
-        self._waiters = _CooperativeWaiters()
-        self._waiters.hub = hub
-        self._hub = hub
-        self._async_result = async_result
+    # Future.__init__ is not called: the AsyncResult holds the state.
+    def __init__(self, async_result):
+        self.asyncresult = async_result
         self._links = {}
-        self.set_running_or_notify_cancel()
-        async_result.rawlink(self._on_done)
-
-    def _on_done(self, source):
-        if self.done():
-            return
-        if source.successful():
-            self.set_result(source.value)
-        else:
-            self.set_exception(source.exception)
-
-    def _wait_cooperatively(self, timeout):
-        if self.done():
-            return
-        hub = self._hub
-        if get_hub_if_exists() is hub and getcurrent() is not hub:
-            self._async_result.wait(timeout)
-            if not self.done() and self._async_result.ready():
-                self._on_done(self._async_result)
-            if not self.done():
-                raise concurrent.futures.TimeoutError()
-
-    def result(self, timeout=None):
-        self._wait_cooperatively(timeout)
-        return concurrent.futures.Future.result(self, timeout)
-
-    def exception(self, timeout=None):
-        self._wait_cooperatively(timeout)
-        return concurrent.futures.Future.exception(self, timeout)
-
-    # gevent's names (the futures can be waited on with gevent.wait/iwait).
-    def ready(self):
-        return self.done()
-
-    def successful(self):
-        return self.done() and not self.cancelled() and self._exception is None
 
     @property
-    def value(self):
-        return self._result
+    def _state(self):
+        return concurrent.futures._base.FINISHED if self.done() else concurrent.futures._base.RUNNING
 
-    def get(self, block=True, timeout=None):
-        return self._async_result.get(block, timeout)
+    @property
+    def _condition(self):
+        try:
+            return self.__dict__['_cf_condition']
+        except KeyError:
+            pass
+        if not (self.done() or _threading_is_patched()):
+            raise AttributeError(_NO_CONDITION)
+        import threading
+        condition = self.__dict__['_cf_condition'] = threading.Condition()
+        return condition
 
+    @property
+    def _waiters(self):
+        # concurrent.futures' waiters for this future: told when it is done.
+        try:
+            return self.__dict__['_cf_waiters']
+        except KeyError:
+            waiters = self.__dict__['_cf_waiters'] = []
+            self.asyncresult.rawlink(self._tell_waiters)
+            return waiters
+
+    def _tell_waiters(self, _source):
+        for waiter in list(self.__dict__.get('_cf_waiters', ())):
+            if self.successful():
+                waiter.add_result(self)
+            else:
+                waiter.add_exception(self)
+
+    def set_running_or_notify_cancel(self):
+        # Running from the start: there is no cancelling a pool task.
+        return True
+
+    def running(self):
+        return not self.done()
+
+    def done(self):
+        return self.asyncresult.ready()
+
+    def cancel(self):
+        return False
+
+    def cancelled(self):
+        return False
+
+    def _wait(self, timeout):
+        # A caller's own Timeout passes through; only *timeout* running
+        # out becomes concurrent.futures' TimeoutError.
+        async_result = self.asyncresult
+        if not async_result.ready():
+            async_result.wait(timeout)
+            if not async_result.ready():
+                raise concurrent.futures.TimeoutError()
+        return async_result
+
+    def result(self, timeout=None):
+        return self._wait(timeout).get()
+
+    def exception(self, timeout=None):
+        return self._wait(timeout).exception
+
+    def add_done_callback(self, fn):
+        """Call ``fn(future)`` once done (now, if it is); an exception *fn*
+        raises later is printed by the hub, not raised."""
+        if self.done():
+            fn(self)
+            return
+        future = self
+
+        def call(_source):
+            try:
+                fn(future)
+            except Exception:
+                hub = get_hub_if_exists()
+                if hub is not None:
+                    hub.print_exception((fn, future), *sys.exc_info())
+
+        self.asyncresult.rawlink(call)
+
+    # gevent's names: the future can be waited on with gevent.wait/iwait.
     def rawlink(self, callback):
         def link(_source, callback=callback, future=self):
             callback(future)
         self._links[callback] = link
-        self._async_result.rawlink(link)
+        self.asyncresult.rawlink(link)
 
     def unlink(self, callback):
         link = self._links.pop(callback, None)
         if link is not None:
-            self._async_result.unlink(link)
+            self.asyncresult.unlink(link)
+
+    def __getattr__(self, name):
+        # The rest of AsyncResult's API (get, ready, successful, value, ...).
+        if name == '_condition':
+            # The property raised it (Python then asks here): keep its word.
+            raise AttributeError(_NO_CONDITION)
+        if name.startswith('__') or name == 'asyncresult':
+            raise AttributeError(name)
+        return getattr(self.asyncresult, name)
+
+    def __str__(self):
+        return str(self.asyncresult)
+
+    def __repr__(self):
+        return '<%s at 0x%x state=%s>' % (type(self).__name__, id(self), self._state.lower())
 
 
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """``concurrent.futures.ThreadPoolExecutor`` running its tasks in a geventc
     :class:`ThreadPool` of real threads (even when threading is patched).
 
-    Its futures work with ``concurrent.futures.wait``/``as_completed`` and
-    ``future.result()`` inside a greenlet without blocking the hub, and with
-    ``gevent.wait``. Arguments other than *max_workers* are accepted and ignored.
+    Its futures' ``result()``/``exception()`` wait cooperatively inside a
+    greenlet, and ``gevent.wait`` waits on them. Arguments other than
+    *max_workers* are accepted and ignored.
     """
 
     def __init__(self, *args, **kwargs):
@@ -883,7 +934,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             if self._shutdown:
                 raise RuntimeError('cannot schedule new futures after shutdown')
             pool = self._threadpool
-        return _Future(pool.spawn(fn, *args, **kwargs), pool.hub)
+        return _Future(pool.spawn(fn, *args, **kwargs))
 
     def shutdown(self, wait=True, **kwargs):
         concurrent.futures.ThreadPoolExecutor.shutdown(self, wait, **kwargs)
@@ -901,4 +952,3 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     def _adjust_thread_count(self):
         # Our ThreadPool starts the threads.
         pass
-

@@ -404,28 +404,62 @@ def test_executor_futures_with_gevent_wait():
         assert all(f.done() for f in futures)
 
 
-@pytest.mark.geventc_only
-def test_concurrent_futures_wait_inside_a_greenlet():
-    # gevent 26.9.0: only with threading monkey-patched (AttributeError otherwise).
-    with ThreadPoolExecutor(3) as ex:
-        ticker = Ticker()
-        futures = [ex.submit(time.sleep, 0.1 * (i + 1)) for i in range(3)]
+def test_concurrent_futures_wait_needs_patched_threading_while_pending():
+    # As gevent 26.9.0: without threading monkey-patched, wait()/as_completed()
+    # would block the hub on a native lock, so a pending future refuses them.
+    with ThreadPoolExecutor(2) as ex:
+        pending = ex.submit(time.sleep, 0.2)
+        with pytest.raises(AttributeError):
+            concurrent.futures.wait([pending])
+        with pytest.raises(AttributeError):
+            list(concurrent.futures.as_completed([pending]))
+        assert pending.result() is None
+
+
+def test_concurrent_futures_wait_on_done_futures():
+    with ThreadPoolExecutor(2) as ex:
+        futures = [ex.submit(pow, 2, i) for i in range(3)]
+        assert [f.result() for f in futures] == [1, 2, 4]
         done, not_done = concurrent.futures.wait(futures)
-        assert len(done) == 3 and not not_done
-        assert ticker.stop() >= 10
-        futures = [ex.submit(time.sleep, 0.1), ex.submit(time.sleep, 1)]
-        done, not_done = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
-        assert done == {futures[0]} and not_done == {futures[1]}
+        assert done == set(futures) and not not_done
+        assert set(concurrent.futures.as_completed(futures)) == set(futures)
 
 
 @pytest.mark.geventc_only
-def test_concurrent_futures_as_completed_inside_a_greenlet():
-    with ThreadPoolExecutor(3) as ex:
-        ticker = Ticker()
-        futures = [ex.submit(lambda i=i: (time.sleep(0.1 * (3 - i)), i)[1]) for i in range(3)]
-        order = [f.result() for f in concurrent.futures.as_completed(futures, timeout=5)]
-        assert order == [2, 1, 0]
-        assert ticker.stop() >= 10
+def test_concurrent_futures_wait_first_exception():
+    # gevent's future.exception() raises the exception, so wait() does too.
+    with ThreadPoolExecutor(1) as ex:
+        failed = ex.submit(int, 'x')
+        assert isinstance(failed.exception(), ValueError)
+        done, _ = concurrent.futures.wait([failed], return_when=concurrent.futures.FIRST_EXCEPTION)
+        assert done == {failed}
+
+
+def test_executor_callback_errors_are_printed_not_raised(capsys):
+    with ThreadPoolExecutor(1) as ex:
+        f = ex.submit(time.sleep, 0.05)
+        calls = []
+
+        def bad(fut):
+            calls.append(fut)
+            raise KeyError('from the callback')
+
+        f.add_done_callback(bad)
+        assert f.result() is None
+        gevent.sleep(0.01)
+        assert calls == [f]
+    assert "KeyError: 'from the callback'" in capsys.readouterr().err
+
+
+@pytest.mark.geventc_only
+def test_executor_result_lets_a_callers_timeout_through():
+    # gevent turns any Timeout raised while waiting into TimeoutError.
+    with ThreadPoolExecutor(1) as ex:
+        f = ex.submit(time.sleep, 0.3)
+        with pytest.raises(Timeout):
+            with Timeout(0.02):
+                f.result(timeout=5)
+        assert f.result() is None
 
 
 # -- worker greenlets, hooks, failures --------------------------------------------------
