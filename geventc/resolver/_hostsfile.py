@@ -9,7 +9,6 @@ import os
 import sys
 from _socket import AF_INET, AF_INET6, inet_pton
 
-__all__ = ['HostsFile']
 
 
 def _is_ipv4(text):
