@@ -290,6 +290,11 @@ def start_periodic_monitoring_thread(hub):
     says yes: make the monitor, watch memory from the main hub, announce it."""
     from geventc.events import PeriodicMonitorThreadStartedEvent, notify_and_call_entry_points
     monitor = hub.periodic_monitoring_thread = PeriodicMonitoringThread(hub)
+    # A hub made by a thread-pool task: its worker must keep the monitor
+    # from reporting it blocked while it waits for work.
+    adopt = getattr(hub.parent, '_adopt_hub', None)
+    if adopt is not None:
+        adopt(hub)
     if hub.main_hub:
         monitor.install_monitor_memory_usage()
     notify_and_call_entry_points(PeriodicMonitorThreadStartedEvent(monitor))

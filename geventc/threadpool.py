@@ -127,7 +127,7 @@ class _WorkerGreenlet(RawGreenlet):
 
     _thread_ident = 0
     _hub = None
-    # A hub a task made in this thread (destroyed when the thread leaves).
+    # A hub a task made in this thread, once it runs a monitoring thread.
     _hub_of_worker = None
     # Left because the pool asked (a stop sentinel), not on its own.
     _stopped = False
@@ -183,16 +183,20 @@ class _WorkerGreenlet(RawGreenlet):
         if _sys.gettrace() is not None:
             _sys.settrace(None)
 
+    def _adopt_hub(self, hub):
+        # A hub a task made in this thread started a monitoring thread (see
+        # geventc._monitor): from now on, before each wait for work, it is
+        # told that this greenlet blocking is no news. (Found this way, not
+        # by looking up the thread's hub before every wait: that lookup
+        # would cost every task ~0.1 us for a feature that is usually off.)
+        hub.name = 'ThreadPool Worker Hub'
+        self._hub_of_worker = hub
+
     def _forget_blocking(self):
-        # A task made a hub in this thread: waiting for work is what a
-        # worker is for, so its monitoring thread must not call it blocking.
-        hub = get_hub_if_exists()
-        if hub is not None:
-            hub.name = 'ThreadPool Worker Hub'
-            monitor = hub.periodic_monitoring_thread
-            if monitor is not None:
-                monitor.ignore_current_greenlet_blocking()
-            self._hub_of_worker = hub
+        # Waiting for work is what a worker is for.
+        monitor = self._hub_of_worker.periodic_monitoring_thread
+        if monitor is not None:
+            monitor.ignore_current_greenlet_blocking()
 
     def _hooks_overridden(self):
         cls = type(self)
@@ -217,7 +221,7 @@ class _WorkerGreenlet(RawGreenlet):
         task = None
         try:
             while True:
-                if get_hub_if_exists() is not None:
+                if self._hub_of_worker is not None:
                     self._forget_blocking()
                 # Read by geventc.util.format_run_info in the blocked frame.
                 gevent_threadpool_worker_idle = True  # noqa: F841
@@ -233,9 +237,13 @@ class _WorkerGreenlet(RawGreenlet):
                 args = task.args
                 kwargs = task.kwargs
                 threading = modules.get('threading')
-                if always_hook or (threading is not None and (
-                        getattr(threading, '_profile_hook', None) is not None
-                        or getattr(threading, '_trace_hook', None) is not None)):
+                try:
+                    hooked = (always_hook or threading._profile_hook is not None
+                              or threading._trace_hook is not None)
+                except AttributeError:
+                    # No threading module (None) or one without the hooks.
+                    hooked = always_hook
+                if hooked:
                     try:
                         before(func, args, kwargs, task)
                     except BaseException:
