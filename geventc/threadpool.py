@@ -112,7 +112,7 @@ class _WorkerGreenlet(RawGreenlet):
 
     Made in the hub's thread; the new thread adopts it and switches into it,
     so the greenlet tree shows the worker (and a hub a task makes there)
-    under one root named after the pool. It touches no pool state: it takes
+    under one ``<ThreadPoolWorker ...>`` root. It touches no pool state: it takes
     tasks from the queue and appends finished ones (and, on leaving, itself)
     to the pool's results deque.
 
@@ -210,9 +210,8 @@ class _WorkerGreenlet(RawGreenlet):
         idle_timeout = self._idle_task_timeout
         before = self._before_run_task
         after = self._after_run_task
-        # The default hooks do nothing unless a hook is set: then the
-        # checks below (inline, no calls) skip them. Overridden hooks
-        # always run.
+        # The default hooks do nothing while no hook is set, so the checks
+        # below (inline, no calls) skip them then; overridden ones always run.
         always_hook = self._hooks_overridden()
         modules = sys.modules
         getprofile = sys.getprofile
