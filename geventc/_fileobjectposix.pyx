@@ -242,6 +242,10 @@ cdef class _Descriptor:
         self.filled = self.hints and done < n
         return done
 
+    cdef bint has_waiters(self):
+        return ((self.read_watcher is not None and self.read_watcher._callback is not None)
+                or (self.write_watcher is not None and self.write_watcher._callback is not None))
+
     cdef int close_c(self) except -1:
         cdef list waited = []
         keep_alive, self.keep_alive = self.keep_alive, None
@@ -339,6 +343,10 @@ class GreenFileDescriptorIO(io.RawIOBase):
         cdef _Descriptor d = self._d
         d.check_open()
         return os.isatty(d.fd)
+
+    def _has_waiters(self):
+        """A greenlet is blocked in a read or a write of this stream."""
+        return (<_Descriptor>self._d).has_waiters()
 
     def close(self):
         cdef _Descriptor d = self._d
@@ -476,10 +484,29 @@ class FileObjectPosix(FileObjectBase):
         self.fileio = descriptor.opened_raw()
 
     def _do_close(self, fobj, closefd):
+        fileio, self.fileio = self.fileio, None
+        if fobj is not fileio and fileio._has_waiters():
+            # The blocked greenlet holds the lock of the buffered layer
+            # (closing it now: "reentrant call"), and would wait forever.
+            # Close the stream under it first: the waiter gets cancel_wait_ex
+            # from a hub callback and lets go of the layer, closed in the
+            # callback after that one.
+            loop = fileio.hub.loop
+            fileio.close()
+            loop.run_callback(_close_layers, fobj)
+            return
         try:
             fobj.close()
-            # Closes the descriptor when it is ours (fobj.close() does not
-            # reach it when a user-supplied buffered object sits on top).
-            self.fileio.close()
         finally:
-            self.fileio = None
+            # The descriptor, when it is ours (fobj.close() does not reach it
+            # when a buffered object of the caller's sits on top).
+            fileio.close()
+
+
+def _close_layers(fobj):
+    # A hub callback. The descriptor is already closed: flushing what a
+    # writer left in the buffer can only fail.
+    try:
+        fobj.close()
+    except (OSError, ValueError):
+        pass
