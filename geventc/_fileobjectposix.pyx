@@ -296,21 +296,21 @@ class GreenFileDescriptorIO(io.RawIOBase):
 
     @property
     def _keep_alive(self):
-        return (<_Descriptor>self._d).keep_alive
+        return (<_Descriptor?>self._d).keep_alive
 
     @_keep_alive.setter
     def _keep_alive(self, owner):
-        (<_Descriptor>self._d).keep_alive = owner
+        (<_Descriptor?>self._d).keep_alive = owner
 
     @property
     def hub(self):
-        return (<_Descriptor>self._d).hub
+        return (<_Descriptor?>self._d).hub
 
     # -- state ------------------------------------------------------------------
 
     @property
     def closed(self):
-        return (<_Descriptor>self._d).closed
+        return (<_Descriptor?>self._d).closed
 
     def fileno(self):
         cdef _Descriptor d = self._d
@@ -346,7 +346,7 @@ class GreenFileDescriptorIO(io.RawIOBase):
 
     def _has_waiters(self):
         """A greenlet is blocked in a read or a write of this stream."""
-        return (<_Descriptor>self._d).has_waiters()
+        return (<_Descriptor?>self._d).has_waiters()
 
     def close(self):
         cdef _Descriptor d = self._d
