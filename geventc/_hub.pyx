@@ -2190,6 +2190,11 @@ def iwait(objects, timeout=None, count=None):
                     unlink(on_ready)
                 except BaseException:
                     _traceback.print_exc()
+        # on_ready shares this scope and outlives it: the hub is still inside
+        # the link that woke us until its next pass. Let go of the objects
+        # now, so that the caller's last reference frees them.
+        objects = obj = unlink = None
+        del results[:]
 
 
 def wait(objects=None, timeout=None, count=None):
