@@ -1363,6 +1363,18 @@ cdef dict _signal_owners = {}
 
 
 @cython.final
+cdef class _Disposition:
+    # A signal's action from before its first active watcher, put back when
+    # the last one stops (whatever the order): a watcher starting while
+    # another is active would only see libev's handler.
+    cdef sigaction_t saved
+    cdef int active
+
+# signum -> _Disposition, while any watcher of that signal is active.
+cdef dict _signal_dispositions = {}
+
+
+@cython.final
 cdef class signal(watcher):
     """libev's signal watcher. The handler that was installed before start
     (usually Python's own) is put back on stop: libev leaves SIG_DFL behind,
@@ -1385,17 +1397,32 @@ cdef class signal(watcher):
         if owner is not None and owner() is not None and owner() is not self.loop \
                 and (<loop>owner())._ptr != NULL:
             raise ValueError('signal %d is already watched by another loop' % self._signum)
-        if not libev.ev_is_active(&self._signal) and not self._have_saved:
-            sigaction(self._signum, NULL, &self._saved)
-            self._have_saved = True
+        cdef _Disposition d = None
+        if not libev.ev_is_active(&self._signal) and not self._counted:
+            d = _signal_dispositions.get(self._signum)
+            if d is None:
+                d = _Disposition.__new__(_Disposition)
+                sigaction(self._signum, NULL, &d.saved)
         self._start(callback, args)
+        if d is not None:
+            d.active += 1
+            _signal_dispositions[self._signum] = d
+            self._counted = True
         _signal_owners[self._signum] = _weakref.ref(self.loop)
 
     cdef int _stop(self) except -1:
-        watcher._stop(self)
-        if self._have_saved:
-            sigaction(self._signum, &self._saved, NULL)
-            self._have_saved = False
+        cdef _Disposition d
+        try:
+            watcher._stop(self)
+        finally:
+            if self._counted:
+                self._counted = False
+                d = _signal_dispositions[self._signum]
+                d.active -= 1
+                if d.active == 0:
+                    # After libev's stop, which left SIG_DFL behind.
+                    del _signal_dispositions[self._signum]
+                    sigaction(self._signum, &d.saved, NULL)
         return 0
 
     @property
