@@ -301,6 +301,47 @@ cdef bytes _name_bytes(object name):
     raise TypeError('Expected str, bytes or bytearray, not %s' % type(name).__name__)
 
 
+# c-ares before 1.20 waits 5 s for a try and tries 4 times, doubling the wait
+# each round: 75 s before a silent nameserver is given up. The c-ares gevent
+# bundles waits 2 s and tries 3 times (14 s at most); a channel uses those
+# wherever neither its caller nor resolv.conf chose.
+cdef int _OLD_TIMEOUT_MS = 5000
+cdef int _OLD_TRIES = 4
+cdef int _TIMEOUT_MS = 2000
+cdef int _TRIES = 3
+
+
+cdef int _library_version() noexcept:
+    cdef int number = 0
+    ares.ares_version(&number)
+    return number
+
+
+cdef bint _old_library = _library_version() < 0x011400
+
+
+cdef int _old_defaults_in_use(ares.ares_channel ptr, int optmask, ares.ares_options* options) noexcept:
+    # The ARES_OPT_* bits to add to *optmask* (their values set in *options*)
+    # for the newer defaults; 0 when the channel has its values from elsewhere.
+    cdef ares.ares_options saved
+    cdef int saved_mask = 0
+    cdef int extra = 0
+    if not _old_library or (optmask & (ares.ARES_OPT_TIMEOUTMS | ares.ARES_OPT_TIMEOUT)
+                            and optmask & ares.ARES_OPT_TRIES):
+        return 0
+    memset(&saved, 0, sizeof(saved))
+    if ares.ares_save_options(ptr, &saved, &saved_mask) != ares.ARES_SUCCESS:
+        return 0
+    if not optmask & (ares.ARES_OPT_TIMEOUTMS | ares.ARES_OPT_TIMEOUT) and saved.timeout == _OLD_TIMEOUT_MS:
+        options.timeout = _TIMEOUT_MS
+        extra |= ares.ARES_OPT_TIMEOUTMS
+    if not optmask & ares.ARES_OPT_TRIES and saved.tries == _OLD_TRIES:
+        options.tries = _TRIES
+        extra |= ares.ARES_OPT_TRIES
+    ares.ares_destroy_options(&saved)
+    return extra
+
+
 @cython.no_gc_clear
 cdef class channel:
     """A c-ares channel whose sockets and timeouts the loop *lp* watches.
@@ -356,6 +397,12 @@ cdef class channel:
         self._timer = None
         self._pending = 0
         status = ares.ares_init_options(&self._ptr, &options, optmask)
+        if status == ares.ARES_SUCCESS:
+            extra = _old_defaults_in_use(self._ptr, optmask, &options)
+            if extra:
+                ares.ares_destroy(self._ptr)
+                self._ptr = NULL
+                status = ares.ares_init_options(&self._ptr, &options, optmask | extra)
         if status != ares.ARES_SUCCESS:
             self._ptr = NULL
             raise AresError(status)

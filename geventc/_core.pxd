@@ -3,7 +3,6 @@
 
 from cpython.ref cimport PyObject
 from cpython.pystate cimport PyThreadState
-from posix.signal cimport sigaction_t
 from geventc.includes cimport libev
 
 
@@ -167,8 +166,8 @@ cdef class timer(watcher):
 cdef class signal(watcher):
     cdef libev.ev_signal _signal
     cdef int _signum
-    cdef sigaction_t _saved
-    cdef bint _have_saved
+    # Counted among its signal's active watchers (see _Disposition).
+    cdef bint _counted
 
 
 cdef class idle(watcher):

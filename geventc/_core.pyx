@@ -64,6 +64,11 @@ MAXPRI = libev.EV_MAXPRI
 MINPRI = libev.EV_MINPRI
 
 cdef int _IO_EVENTS_MASK = libev.EV_READ | libev.EV_WRITE
+# Hand-offs (greenlet to greenlet, see loop.next_handoff) allowed per switch
+# of the hub, and steps (callbacks and hand-offs) between looks at the clock.
+cdef enum:
+    _DIRECT_BUDGET = 64
+    _STEPS_PER_CLOCK_CHECK = 64
 
 
 @cython.final
@@ -551,7 +556,7 @@ cdef class loop:
 
     cdef int _tail_switch(self, object target, object args, object context) except -1:
         # A switch after which the hub has nothing left of its callback.
-        self._direct_budget = 64
+        self._direct_budget = _DIRECT_BUDGET
         self._handoff_ok = True
         geventc_recursion_get(&self._hub_py_remaining, &self._hub_c_remaining)
         try:
@@ -583,6 +588,9 @@ cdef class loop:
         cdef int count = 0
         cdef int r
         cdef double deadline = 0
+        # The switch interval counts from libev's last poll (its cached time),
+        # as gevent's does: timers and I/O due meanwhile wait no longer.
+        cdef double polled = libev.ev_now(self._ptr)
         self._running_callbacks = True
         try:
             while True:
@@ -601,6 +609,7 @@ cdef class loop:
                         w.wake_target = None
                         w.wake_args = None
                         self._tail_switch(target, args, w)
+                        count += _DIRECT_BUDGET - self._direct_budget
                     else:
                         self._end_wake()
                         continue
@@ -617,6 +626,7 @@ cdef class loop:
                     if cb.kind == SWITCH_KIND:
                         cb.args = None
                         self._tail_switch(func, args, cb)
+                        count += _DIRECT_BUDGET - self._direct_budget
                     elif cb.kind == WAKE_KIND:
                         try:
                             self._begin_wake(cb, <Wakeable>func, args)
@@ -631,11 +641,14 @@ cdef class loop:
                         cb.args = None
                 if self._break_requested or self._destroyed:
                     break
+                # Steps: this callback and the hand-offs made during its
+                # switch, each of which ran a greenlet the hub would have.
                 count += 1
-                if (count & 63) == 0:
+                if count >= _STEPS_PER_CLOCK_CHECK:
+                    count = 0
                     if deadline == 0:
-                        deadline = libev.ev_time() + _sys.getswitchinterval()
-                    elif libev.ev_time() >= deadline:
+                        deadline = polled + _sys.getswitchinterval()
+                    if libev.ev_time() >= deadline:
                         break
         finally:
             self._running_callbacks = False
@@ -1350,6 +1363,18 @@ cdef dict _signal_owners = {}
 
 
 @cython.final
+cdef class _Disposition:
+    # A signal's action from before its first active watcher, put back when
+    # the last one stops (whatever the order): a watcher starting while
+    # another is active would only see libev's handler.
+    cdef sigaction_t saved
+    cdef int active
+
+# signum -> _Disposition, while any watcher of that signal is active.
+cdef dict _signal_dispositions = {}
+
+
+@cython.final
 cdef class signal(watcher):
     """libev's signal watcher. The handler that was installed before start
     (usually Python's own) is put back on stop: libev leaves SIG_DFL behind,
@@ -1372,17 +1397,32 @@ cdef class signal(watcher):
         if owner is not None and owner() is not None and owner() is not self.loop \
                 and (<loop>owner())._ptr != NULL:
             raise ValueError('signal %d is already watched by another loop' % self._signum)
-        if not libev.ev_is_active(&self._signal) and not self._have_saved:
-            sigaction(self._signum, NULL, &self._saved)
-            self._have_saved = True
+        cdef _Disposition d = None
+        if not libev.ev_is_active(&self._signal) and not self._counted:
+            d = _signal_dispositions.get(self._signum)
+            if d is None:
+                d = _Disposition.__new__(_Disposition)
+                sigaction(self._signum, NULL, &d.saved)
         self._start(callback, args)
+        if d is not None:
+            d.active += 1
+            _signal_dispositions[self._signum] = d
+            self._counted = True
         _signal_owners[self._signum] = _weakref.ref(self.loop)
 
     cdef int _stop(self) except -1:
-        watcher._stop(self)
-        if self._have_saved:
-            sigaction(self._signum, &self._saved, NULL)
-            self._have_saved = False
+        cdef _Disposition d
+        try:
+            watcher._stop(self)
+        finally:
+            if self._counted:
+                self._counted = False
+                d = _signal_dispositions[self._signum]
+                d.active -= 1
+                if d.active == 0:
+                    # After libev's stop, which left SIG_DFL behind.
+                    del _signal_dispositions[self._signum]
+                    sigaction(self._signum, &d.saved, NULL)
         return 0
 
     @property

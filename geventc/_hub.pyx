@@ -2472,6 +2472,11 @@ cdef class _WaitIterator:
                     unlink(self._switch)
                 except BaseException:
                     _traceback.print_exc()
+        # The hub may still hold _on_ready (it is inside the link that woke
+        # us until its next pass): let go of what we hold, so that the
+        # caller's last reference frees the objects.
+        obj = objs = unlink = None
+        del self._values[:]
 
     def __enter__(self):
         return self

@@ -415,6 +415,11 @@ DNS_RESOLVERS = [pytest.param('ares', marks=needs_ares),
                  pytest.param('dnspython', marks=[needs_dnspython, pytest.mark.geventc_only])]
 
 
+def _ares_resolver_class():
+    from geventc.resolver.ares import Resolver
+    return Resolver
+
+
 @pytest.fixture
 def dns(request, dns_server):
     r = _dns_resolver(request.param, dns_server)
@@ -497,8 +502,8 @@ class TestDNSQueries:
         assert len(ticks) >= 10, len(ticks)
 
     def test_no_answer_is_an_error(self, dns):
-        # geventc: gaierror(EAI_AGAIN) as the stdlib; gevent's ares raises
-        # herror(12, 'ARES_ETIMEOUT: ...').
+        # ares: herror(12, 'ARES_ETIMEOUT: ...'), as gevent's; dnspython:
+        # gaierror(EAI_AGAIN), as the stdlib.
         start = time.monotonic()
         with pytest.raises((socket.gaierror, socket.herror)):
             dns.gethostbyname('drop.example.test')
@@ -555,7 +560,11 @@ class TestDNSAnswersFormattedLikeTheStdlib:
     def test_no_answer_errno(self, dns):
         with pytest.raises(socket.gaierror) as info:
             dns.getaddrinfo('drop.example.test', 80, socket.AF_INET)
-        assert info.value.args == (socket.EAI_AGAIN, 'Temporary failure in name resolution')
+        if isinstance(dns, _ares_resolver_class()):
+            # gevent's ares resolver reports c-ares's own code and words.
+            assert info.value.args == (12, 'ARES_ETIMEOUT: Timeout while contacting DNS servers')
+        else:
+            assert info.value.args == (socket.EAI_AGAIN, 'Temporary failure in name resolution')
 
     def test_killed_lookup_leaves_the_resolver_working(self, dns):
         g = gevent.spawn(dns.gethostbyname, 'slow.example.test')
@@ -603,3 +612,111 @@ def test_ares_channel_is_replaced_after_fork():
         assert res.stdout.split() == ['192.0.2.10', 'child', '0']
     finally:
         server.close()
+
+
+# -- a nameserver that never answers (FakeDNS drops drop.example.test) ----------------
+
+def _a_queries(server, name='drop.example.test'):
+    return sum(1 for q in list(server.queries) if q == (name, 'A'))
+
+
+@pytest.mark.geventc_only
+@needs_ares
+def test_ares_timeout_and_tries_bound_a_silent_server(dns_server):
+    # Exactly `tries` queries, c-ares's own error, and the hub serves other
+    # greenlets meanwhile. For both families at once (AF_UNSPEC) the wait is
+    # one timeout sequence: the one for A ends the lookup. (geventc_only:
+    # gevent looks at c-ares's timeouts once a second, so it gives up at the
+    # next whole second, here 5 s.)
+    r = make_resolver('ares', use_environ=False, servers=['127.0.0.1'],
+                      udp_port=dns_server.port, timeout=0.05, tries=4)
+    ticks = []
+
+    def ticker():
+        while True:
+            gevent.sleep(0.01)
+            ticks.append(1)
+
+    tg = gevent.spawn(ticker)
+    try:
+        start = time.monotonic()
+        with pytest.raises(socket.gaierror) as info:
+            r.getaddrinfo('drop.example.test', 80)
+        elapsed = time.monotonic() - start
+    finally:
+        tg.kill()
+        r.close()
+    assert 'ARES_ETIMEOUT' in str(info.value)
+    assert _a_queries(dns_server) == 4
+    # 0.05 + 0.1 + 0.2 + 0.4 s (gevent's c-ares: up to that); one sequence
+    # per family would be twice as long.
+    assert elapsed < 1.3, elapsed
+    assert len(ticks) >= 15, len(ticks)
+
+
+_SILENT_LOOKUP = """
+import time
+import geventc as gevent
+from geventc import socket
+ticks = []
+def ticker():
+    while True:
+        gevent.sleep(0.01)
+        ticks.append(1)
+gevent.spawn(ticker)
+start = time.monotonic()
+try:
+    socket.gethostbyname('drop.example.test')
+except OSError as ex:
+    print('error', type(ex).__name__, ex)
+print('elapsed %.2f ticks %d' % (time.monotonic() - start, len(ticks)))
+"""
+
+
+@needs_ares
+@pytest.mark.parametrize('how', ['environment', 'config'])
+def test_ares_resolver_timeout_setting_is_honoured(dns_server, how):
+    # GEVENT_RESOLVER_TIMEOUT / config.resolver_timeout is the first try's
+    # wait; the tries default to gevent's c-ares's 3 (the system's c-ares
+    # 1.18 would try 4 times, 5 s first: 75 s).
+    env = {'GEVENT_RESOLVER': 'ares', 'GEVENT_RESOLVER_NAMESERVERS': '127.0.0.1',
+           'GEVENTARES_UDP_PORT': str(dns_server.port), 'GEVENT_RESOLVER_TIMEOUT': None,
+           'GEVENTARES_TIMEOUT': None, 'GEVENTARES_TRIES': None}
+    code = _SILENT_LOOKUP
+    if how == 'environment':
+        env['GEVENT_RESOLVER_TIMEOUT'] = '0.2'
+    else:
+        code = 'import geventc\ngeventc.config.resolver_timeout = 0.2\n' + code
+    res = assert_ok(run_python(code, extra_env=env))
+    error, timing = res.stdout.splitlines()
+    assert error.startswith('error herror') and 'ARES_ETIMEOUT' in error, res.stdout
+    elapsed, ticks = float(timing.split()[1]), int(timing.split()[3])
+    # 0.2 + 0.4 + 0.8 s.
+    assert elapsed < 4, res.stdout
+    assert ticks >= 30, res.stdout
+    assert _a_queries(dns_server) == 3
+
+
+@needs_ares
+def test_ares_default_timeout_is_gevents(dns_server):
+    # With no timeout given, the second try follows the first after 2 s
+    # (gevent's c-ares), not 5 s (c-ares 1.18's default), unless resolv.conf
+    # says otherwise.
+    with open('/etc/resolv.conf') as f:
+        if 'timeout:' in f.read():
+            pytest.skip('resolv.conf sets the timeout')
+    r = make_resolver('ares', use_environ=False, servers=['127.0.0.1'], udp_port=dns_server.port)
+    g = gevent.spawn(r.gethostbyname, 'drop.example.test')
+    try:
+        deadline = time.monotonic() + 10
+        while _a_queries(dns_server) < 1 and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        first = time.monotonic()
+        while _a_queries(dns_server) < 2 and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        gap = time.monotonic() - first
+    finally:
+        g.kill()
+        r.close()
+    assert _a_queries(dns_server) == 2
+    assert gap < 4, gap

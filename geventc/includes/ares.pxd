@@ -154,6 +154,8 @@ cdef extern from "ares.h" nogil:
     const char* ares_strerror(int code)
 
     int ares_init_options(ares_channel* channelptr, ares_options* options, int optmask)
+    int ares_save_options(ares_channel channel, ares_options* options, int* optmask)
+    void ares_destroy_options(ares_options* options)
     void ares_destroy(ares_channel channel)
     void ares_cancel(ares_channel channel)
     int ares_set_servers_ports_csv(ares_channel channel, const char* servers)

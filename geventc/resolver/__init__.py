@@ -289,6 +289,21 @@ class AbstractResolver(object):
     def close(self):
         """Release what the resolver holds (sockets, channels)."""
 
+    # -- how a failed lookup is reported: the stdlib's errors, unless a
+    # subclass's gevent counterpart reports it in its own words --------------------
+
+    def _addrinfo_error(self, failure):
+        """The error of ``getaddrinfo``/``getnameinfo`` for a :class:`LookupFailed`."""
+        return _gaierror(failure.kind)
+
+    def _hostname_error(self, failure):
+        """The error of ``gethostbyname``/``gethostbyname_ex``."""
+        return _gaierror(failure.kind)
+
+    def _hostaddr_error(self, failure):
+        """The error of ``gethostbyaddr``."""
+        return _herror(failure.kind)
+
     # -- to be provided ------------------------------------------------------------
 
     def _lookup(self, name_bytes, family):
@@ -329,14 +344,17 @@ class AbstractResolver(object):
             try:
                 canon, _aliases, addrs = self._lookup(name, af)
             except LookupFailed as ex:
+                if ex.kind == 'again':
+                    # No answer (a silent or failing server): asking again for
+                    # the other family would double the wait, and the C
+                    # library, asking for both at once, gives up here too.
+                    raise
                 failures.append(ex.kind)
                 continue
             if canonical is None:
                 canonical = canon
             found.extend((af, a) for a in addrs)
         if not found:
-            if 'again' in failures:
-                raise LookupFailed('again')
             raise LookupFailed('noname' if failures and all(f == 'noname' for f in failures) else 'nodata')
         return canonical, found
 
@@ -356,7 +374,7 @@ class AbstractResolver(object):
             else:
                 canonical, found = self._addresses(name, family)
         except LookupFailed as ex:
-            raise _gaierror(ex.kind) from None
+            raise self._addrinfo_error(ex) from None
         result = []
         numeric_flags = (flags & ~(AI_CANONNAME | AI_V4MAPPED | AI_ALL)) | AI_NUMERICHOST
         for af, address in found:
@@ -397,7 +415,7 @@ class AbstractResolver(object):
         try:
             canonical, aliases, addrs = self._lookup(name, AF_INET)
         except LookupFailed as ex:
-            raise _gaierror(ex.kind) from None
+            raise self._hostname_error(ex) from None
         if not addrs:
             raise _gaierror('nodata')
         return (canonical or name.decode('ascii', 'replace'), list(aliases), list(addrs))
@@ -410,7 +428,7 @@ class AbstractResolver(object):
         try:
             return self._addresses(name, AF_UNSPEC)[1][0][1]
         except LookupFailed as ex:
-            raise _gaierror(ex.kind) from None
+            raise self._addrinfo_error(ex) from None
 
     def gethostbyaddr(self, ip_address):
         if not isinstance(ip_address, (str, bytes, bytearray)) or ip_address in ('', b''):
@@ -423,7 +441,7 @@ class AbstractResolver(object):
         try:
             name, aliases = self._lookup_reverse(address)
         except LookupFailed as ex:
-            raise _herror(ex.kind) from None
+            raise self._hostaddr_error(ex) from None
         return (name, list(aliases), [address])
 
     def getnameinfo(self, sockaddr, flags):
@@ -438,8 +456,10 @@ class AbstractResolver(object):
         try:
             name, _aliases = self._lookup_reverse(address)
         except LookupFailed as ex:
-            if flags & NI_NAMEREQD or ex.kind == 'again':
-                raise _gaierror('again' if ex.kind == 'again' else 'noname') from None
+            if ex.kind == 'again':
+                raise self._addrinfo_error(ex) from None
+            if flags & NI_NAMEREQD:
+                raise _gaierror('noname') from None
             return numeric_host, service
         return name, service
 

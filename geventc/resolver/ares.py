@@ -15,7 +15,9 @@ the environment: ``GEVENTARES_SERVERS``, ``GEVENTARES_TIMEOUT``,
 """
 import os
 import warnings
+from _socket import gaierror, herror
 
+from geventc import _ares
 from geventc._hub import Waiter, get_hub
 from geventc.resolver import AbstractResolver, LookupFailed, setting, split_servers
 from geventc._ares import (
@@ -28,6 +30,8 @@ __all__ = ['Resolver']
 
 _NOT_FOUND = (ARES_ENOTFOUND, ARES_ENONAME, ARES_EBADNAME)
 
+_STATUS_NAMES = {getattr(_ares, name): name for name in dir(_ares) if name.startswith('ARES_E')}
+
 # Bumped in a forked child: a channel's sockets belong to the parent.
 _generation = [0]
 
@@ -38,7 +42,8 @@ if hasattr(os, 'register_at_fork'):
 def _environ_options():
     options = {}
     for key in ('flags', 'timeout', 'tries', 'ndots', 'udp_port', 'tcp_port', 'servers'):
-        value = os.environ.get('GEVENTARES_' + key.upper())
+        # config.ares_<key>, else GEVENTARES_<KEY>
+        value = setting('ares_' + key)
         if value:
             options[key] = value
     servers = setting('resolver_nameservers')
@@ -128,6 +133,28 @@ class Resolver(AbstractResolver):
                     raise LookupFailed('nodata', ex) from None
                 raise LookupFailed('again', ex) from None
         raise LookupFailed('again')
+
+    # A lookup c-ares gave up on (timeout, server failure) is reported in
+    # c-ares's words, with gevent's exception for each function.
+
+    @staticmethod
+    def _ares_words(failure):
+        detail = failure.detail
+        if failure.kind != 'again' or not isinstance(detail, AresError):
+            return None
+        return detail.status, '%s: %s' % (_STATUS_NAMES.get(detail.status, detail.status), detail.args[1])
+
+    def _addrinfo_error(self, failure):
+        words = self._ares_words(failure)
+        return gaierror(*words) if words else AbstractResolver._addrinfo_error(self, failure)
+
+    def _hostname_error(self, failure):
+        words = self._ares_words(failure)
+        return herror(*words) if words else AbstractResolver._hostname_error(self, failure)
+
+    def _hostaddr_error(self, failure):
+        words = self._ares_words(failure)
+        return herror(*words) if words else AbstractResolver._hostaddr_error(self, failure)
 
     def _lookup(self, name_bytes, family):
         result = self._ask('getaddrinfo', name_bytes, None, family, 0, 0, 0)
