@@ -19,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings('error')
 
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
            'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
-           'gevent._hub_local', 'gevent._ident', 'gevent._interfaces']
+           'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -42,6 +42,8 @@ EXTRA = {
     'gevent._hub_local': ['get_hub_class', 'set_hub', 'get_loop', 'set_loop', 'set_default_hub_class'],
     'gevent._ident': ['IdentRegistry'],
     'gevent._interfaces': ['ILoop', 'IWatcher', 'ICallback'],
+    'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
+                          'config'],
 }
 
 # gevent.monkey's __all__ names the patch_* functions, which are not there
@@ -56,6 +58,10 @@ PRIVATE_NAMES = {
     'gevent._util': ['Lazy', 'LazyOnClass', 'readproperty', '_NONE', 'copy_globals',
                      'update_wrapper', 'gmctime'],
     'gevent.monkey': MONKEY_NAMES,
+    'gevent._fileobjectcommon': ['OpenDescriptor', 'FileObjectBase', 'FileObjectBlock',
+                                 'FileObjectThread', 'FileObjectClosed', 'cancel_wait_ex',
+                                 'WriteallMixin', 'WriteIsWriteallMixin'],
+    'gevent._fileobjectposix': ['FileObjectPosix', 'GreenFileDescriptorIO', 'GreenOpenDescriptor'],
 }
 
 _PROBE = r"""
