@@ -1459,6 +1459,8 @@ cdef class async_(watcher):
 
 # Child watchers that have started, for the forked child to disown them.
 cdef set _active_children = set()
+# The real close(), even once geventc.os.close is patched into os.
+cdef object _os_close = _os.close
 
 
 @cython.final
@@ -1527,7 +1529,7 @@ cdef class child(watcher):
             if self.loop is not None and self.loop._ptr != NULL:
                 libev.ev_io_stop(self.loop._ptr, &self._io)
             try:
-                _os.close(self._pidfd)
+                _os_close(self._pidfd)
             except OSError:
                 pass
             self._pidfd = -1
@@ -1569,6 +1571,12 @@ cdef class child(watcher):
     @property
     def pid(self):
         return self._pid
+
+    @property
+    def pidfd(self):
+        """The pidfd watched while active (-1 otherwise): signalling through
+        it can never reach a process that took over a recycled pid."""
+        return self._pidfd
 
     def _format(self):
         return ' pid=%r rstatus=%r' % (self._pid, self.rstatus)

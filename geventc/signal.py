@@ -22,8 +22,10 @@ from geventc._hub import signal_handler as _signal_handler
 __implements__ = []
 __extensions__ = []
 
+# The originals, also once these functions are patched into signal.
 _signal_signal = _signal.signal
 _signal_getsignal = _signal.getsignal
+_signal_set_wakeup_fd = _signal.set_wakeup_fd
 _SIGCHLD = getattr(_signal, 'SIGCHLD', None)
 
 #: The SIGCHLD handler as the application set it (SIG_DFL, SIG_IGN or a
@@ -71,7 +73,7 @@ def set_wakeup_fd(fd, /, *, warn_on_full_buffer=True):
     """``signal.set_wakeup_fd``. Note that the hub's loop uses the wakeup fd
     to run Python signal handlers promptly; an application taking it over
     makes them run at the loop's next turn instead."""
-    return _signal.set_wakeup_fd(fd, warn_on_full_buffer=warn_on_full_buffer)
+    return _signal_set_wakeup_fd(fd, warn_on_full_buffer=warn_on_full_buffer)
 
 
 _names = ['signal', 'getsignal', 'set_wakeup_fd']
