@@ -30,6 +30,10 @@ __all__ = []
 
 #: Seconds a tracked child's status waits for a ``waitpid`` to take it.
 KEEP = 60.0
+#: At most this many other statuses are kept (for late watchers of the same
+#: pid), the oldest dropped first: a process starting thousands of children
+#: a second must not hold a minute of them.
+KEEP_OTHERS = 1024
 
 _WNOHANG = os.WNOHANG
 _waitpid = os.waitpid
@@ -83,7 +87,16 @@ def _record(pid, status, pgid=None):
     _tracked.discard(pid)
     _exits.pop(pid, None)  # re-inserted last: the dict stays oldest first
     _exits[pid] = _Exit(status, for_waitpid, pgid)
+    if len(_exits) > KEEP_OTHERS:
+        _drop_oldest_others()
     _sweep_now_and_then()
+
+
+def _drop_oldest_others():
+    # Down to half the limit at once: a scan per child would cost O(limit).
+    excess = len(_exits) - KEEP_OTHERS // 2
+    for pid in [pid for pid, e in _exits.items() if not e.for_waitpid][:excess]:
+        del _exits[pid]
 
 
 def _sweep_now_and_then():

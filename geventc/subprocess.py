@@ -79,6 +79,7 @@ os_close = os.close
 _set_inheritable = os.set_inheritable
 
 _WNOHANG = os.WNOHANG
+_pidfd_send_signal = getattr(signal, 'pidfd_send_signal', None)
 
 
 def _use_posix_spawn():
@@ -149,7 +150,8 @@ class _Communication(object):
             pipe = getattr(popen, name)
             if pipe:
                 chunks = self.output[name] = []
-                setattr(self, name, Greenlet.spawn(self._collect, pipe, chunks))
+                if not pipe.closed:  # closed by the application: b'', as the stdlib
+                    setattr(self, name, Greenlet.spawn(self._collect, pipe, chunks))
         self._greenlets = tuple(g for g in (self.stdin, self.stdout, self.stderr) if g is not None)
 
     def __iter__(self):
@@ -638,8 +640,8 @@ class Popen(object):
         watcher = self._watcher
         fd = watcher.pidfd if watcher is not None else -1
         try:
-            if fd >= 0:
-                signal.pidfd_send_signal(fd, sig)
+            if fd >= 0 and _pidfd_send_signal is not None:
+                _pidfd_send_signal(fd, sig)
             else:
                 os.kill(self.pid, sig)
         except ProcessLookupError:

@@ -154,3 +154,23 @@ def test_stopped_watcher_does_not_fire():
     """)
     assert_ok(res)
     assert res.stdout.strip() == '[] True', describe(res)
+
+
+@pytest.mark.geventc_only
+def test_recorded_statuses_stay_bounded():
+    # Thousands of children must not leave thousands of statuses behind.
+    res = run_python("""
+        import os
+        import geventc as gevent
+        from geventc import _children
+        hub = gevent.get_hub()
+        for i in range(_children.KEEP_OTHERS + 200):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            w = hub.loop.child(pid)
+            hub.wait(w)
+        print(len(_children._exits) <= _children.KEEP_OTHERS)
+    """, timeout=120)
+    assert_ok(res)
+    assert res.stdout.strip() == 'True', describe(res)
