@@ -122,10 +122,6 @@ def track(pid):
         _tracked.add(pid)
 
 
-def is_tracked(pid):
-    return pid in _tracked or (pid in _exits and _exits[pid].for_waitpid)
-
-
 def alive_again(pid):
     """A pidfd was just opened on *pid*: a status recorded for that number
     belongs to an earlier process."""
@@ -197,10 +193,23 @@ def waited(pid, status):
         _exits[pid].for_waitpid = False
 
 
-def pending_count():
-    """How many tracked children have not exited or not been waited for."""
+#: pids whose watcher's thread ended before they exited, and no loop took
+#: over: reaped whenever geventc next starts a child.
+_orphans = set()
+
+
+def orphan(pid):
     with _lock:
-        return len(_tracked) + sum(1 for e in _exits.values() if e.for_waitpid)
+        _orphans.add(pid)
+
+
+def reap_orphans():
+    if not _orphans:
+        return
+    with _lock:
+        for pid in list(_orphans):
+            if reap(pid) is not None:
+                _orphans.discard(pid)
 
 
 def _after_fork_in_child():
@@ -210,6 +219,7 @@ def _after_fork_in_child():
     _lock = RLock()
     _exits.clear()
     _tracked.clear()
+    _orphans.clear()
 
 
 if hasattr(os, 'register_at_fork'):

@@ -1582,6 +1582,14 @@ cdef class child(watcher):
         return ' pid=%r rstatus=%r' % (self._pid, self.rstatus)
 
 
+def _default_loop():
+    """The live default loop, or None (for handing over children, see geventc.os)."""
+    current = _default_loop_ref() if _default_loop_ref is not None else None
+    if current is None or (<loop>current)._ptr == NULL or (<loop>current)._destroyed:
+        return None
+    return current
+
+
 def _child_watcher(loop lp, int pid, ref=True):
     """A child watcher in any loop (geventc's process code, not the public API)."""
     cdef child w = child.__new__(child)

@@ -25,6 +25,7 @@ None of these is monkey-patched into :mod:`os` here. Every other name of
 """
 import errno
 import os
+from _thread import _local as _native_local
 from builtins import open as _open_file  # this module's open is os.open
 import sys as _sys
 from stat import S_ISREG as _S_ISREG
@@ -36,7 +37,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 from geventc import _children
 from geventc._config import config
-from geventc._core import _child_watcher
+from geventc._core import _child_watcher, _default_loop
 from geventc._hub import (
     _get_hub, get_hub, reinit, Waiter as _Waiter, Timeout as _Timeout,
 )
@@ -245,7 +246,59 @@ if hasattr(os, 'fork'):
         loop = loop or get_hub().loop
         watcher = _child_watcher(loop, pid, ref)
         watcher.start(_on_child, watcher, callback)
+        _watched_from_this_thread(watcher)
         return watcher
+
+    class _ThreadChildren(object):
+        # The child watchers started in one native thread's loop, kept in a
+        # native thread-local so that __del__ runs as the thread ends: that
+        # loop will not run again, so children still running are handed to
+        # the default loop (or, without one, reaped when geventc next starts
+        # a child). Otherwise they would stay zombies.
+        __slots__ = ('watchers',)
+
+        def __init__(self):
+            self.watchers = []
+
+        def add(self, watcher):
+            if len(self.watchers) >= 32:
+                self.watchers = [w for w in self.watchers if w.active]
+            self.watchers.append(watcher)
+
+        def __del__(self):
+            for watcher in self.watchers:
+                if watcher.active:
+                    pid = watcher.pid
+                    watcher.stop()
+                    _hand_over(pid)
+
+    _this_thread = _native_local()
+
+    def _watched_from_this_thread(watcher):
+        """Register a child watcher geventc started (see _ThreadChildren)."""
+        _children.reap_orphans()
+        if watcher.loop.default:
+            return
+        mine = getattr(_this_thread, 'children', None)
+        if mine is None:
+            mine = _this_thread.children = _ThreadChildren()
+        mine.add(watcher)
+
+    def _hand_over(pid):
+        loop = _default_loop()
+        if loop is None:
+            _children.orphan(pid)
+        else:
+            loop.run_callback_threadsafe(_adopt, pid)
+
+    def _adopt(pid):
+        loop = _default_loop()
+        if loop is None:
+            _children.orphan(pid)
+            return
+        # The watcher reaps it (and records the status) when it exits.
+        watcher = _child_watcher(loop, pid, False)
+        watcher.start(watcher.close)
 
     def _reap_children(timeout=60):
         """Forget the statuses of watched children that exited more than

@@ -42,6 +42,7 @@ from geventc import _children
 from geventc._core import _child_watcher
 from geventc._hub import Greenlet, GreenletExit, get_hub, joinall, killall
 from geventc.event import AsyncResult
+from geventc.os import _watched_from_this_thread
 
 __implements__ = [
     'Popen', 'call', 'check_call', 'check_output', 'run', 'getoutput', 'getstatusoutput',
@@ -508,6 +509,7 @@ class Popen(object):
     def _watch(self):
         watcher = self._watcher = _child_watcher(self._loop, self.pid, True)
         watcher.start(self._on_child, watcher)
+        _watched_from_this_thread(watcher)
 
     def _read_errpipe(self, fd):
         data = bytearray()

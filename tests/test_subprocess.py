@@ -575,3 +575,45 @@ def test_forked_copy_of_a_popen_does_not_hang():
         print(p.wait())
     """)
     assert res.stdout.split() == ['0', '-9'], describe(res)
+
+
+@pytest.mark.geventc_only
+@pytest.mark.parametrize('main_hub', [True, False])
+def test_child_left_running_by_an_ended_thread_is_reaped(main_hub):
+    # The thread's loop never runs again: the child is handed to the main
+    # thread's loop, or (no hub there) reaped when geventc next starts one.
+    res = run_script("""
+        import os, threading, time
+        import geventc as gevent
+        from geventc import subprocess
+        main_hub = %r
+        if main_hub:
+            gevent.get_hub()
+        def fire_and_forget():
+            subprocess.Popen(['sleep', '0.2'])
+        t = threading.Thread(target=fire_and_forget)
+        t.start()
+        t.join()
+        if main_hub:
+            gevent.sleep(1)
+        else:
+            time.sleep(1)
+            t = threading.Thread(target=subprocess.run, args=(['true'],))
+            t.start()
+            t.join()
+        me = str(os.getpid())
+        def state_of_children():
+            found = []
+            for name in os.listdir('/proc'):
+                if name.isdigit():
+                    try:
+                        with open('/proc/%%s/stat' %% name) as f:
+                            fields = f.read().rsplit(')', 1)[1].split()
+                    except OSError:
+                        continue
+                    if fields[1] == me:
+                        found.append(fields[0])
+            return found
+        print(state_of_children())
+    """ % main_hub)
+    assert res.stdout.split('\n')[0] == '[]', describe(res)
