@@ -250,11 +250,10 @@ if hasattr(os, 'fork'):
         return watcher
 
     class _ThreadChildren(object):
-        # The child watchers started in one native thread's loop, kept in a
-        # native thread-local so that __del__ runs as the thread ends: that
-        # loop will not run again, so children still running are handed to
-        # the default loop (or, without one, reaped when geventc next starts
-        # a child). Otherwise they would stay zombies.
+        # The child watchers started in the loop of a native thread while no
+        # default loop exists, kept in a native thread-local so that __del__
+        # runs as the thread ends: that loop will not run again, so children
+        # still running are reaped when geventc next starts a child.
         __slots__ = ('watchers',)
 
         def __init__(self):
@@ -267,38 +266,40 @@ if hasattr(os, 'fork'):
 
         def __del__(self):
             for watcher in self.watchers:
-                if watcher.active:
-                    pid = watcher.pid
-                    watcher.stop()
-                    _hand_over(pid)
+                try:
+                    if watcher.active:
+                        _children.orphan(watcher.pid)
+                        watcher.stop()
+                except ValueError:
+                    pass  # its loop was destroyed first
 
     _this_thread = _native_local()
 
     def _watched_from_this_thread(watcher):
-        """Register a child watcher geventc started (see _ThreadChildren)."""
+        """A child watcher geventc started in this thread's loop. In a native
+        thread, whose loop runs only while one of its greenlets waits, the
+        default loop watches the child too, to reap it when it exits even if
+        nobody here waits for it (a thread pool's worker, a thread that ends
+        first); the status is recorded for this thread's watcher."""
         _children.reap_orphans()
         if watcher.loop.default:
+            return
+        default = _default_loop()
+        if default is not None:
+            default.run_callback_threadsafe(_reap_from_the_default_loop, watcher.pid)
             return
         mine = getattr(_this_thread, 'children', None)
         if mine is None:
             mine = _this_thread.children = _ThreadChildren()
         mine.add(watcher)
 
-    def _hand_over(pid):
-        loop = _default_loop()
-        if loop is None:
-            _children.orphan(pid)
-        else:
-            loop.run_callback_threadsafe(_adopt, pid)
-
-    def _adopt(pid):
+    def _reap_from_the_default_loop(pid):
         loop = _default_loop()
         if loop is None:
             _children.orphan(pid)
             return
-        # The watcher reaps it (and records the status) when it exits.
         watcher = _child_watcher(loop, pid, False)
-        watcher.start(watcher.close)
+        watcher.start(watcher.close)  # reaping (and recording) is all it does
 
     def _reap_children(timeout=60):
         """Forget the statuses of watched children that exited more than

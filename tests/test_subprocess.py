@@ -617,3 +617,30 @@ def test_child_left_running_by_an_ended_thread_is_reaped(main_hub):
         print(state_of_children())
     """ % main_hub)
     assert res.stdout.split('\n')[0] == '[]', describe(res)
+
+
+@pytest.mark.geventc_only
+def test_child_of_a_pool_worker_is_reaped_while_the_worker_idles():
+    # A worker thread lives on but its loop does not run between tasks: the
+    # default loop reaps the child it started.
+    res = run_script("""
+        import os
+        import geventc as gevent
+        from geventc import subprocess
+        pool = gevent.get_hub().threadpool
+        p = pool.apply(subprocess.Popen, (['sleep', '0.2'],))
+        gevent.sleep(1)
+        me = str(os.getpid())
+        states = []
+        for name in os.listdir('/proc'):
+            if name.isdigit():
+                try:
+                    with open('/proc/%s/stat' % name) as f:
+                        fields = f.read().rsplit(')', 1)[1].split()
+                except OSError:
+                    continue
+                if fields[1] == me:
+                    states.append(fields[0])
+        print(states, pool.apply(p.wait))
+    """)
+    assert res.stdout.split('\n')[0] == '[] 0', describe(res)
