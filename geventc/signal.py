@@ -17,7 +17,7 @@ import signal as _signal
 import sys as _sys
 import types as _types
 
-from geventc._hub import signal_handler as _signal_handler
+from geventc._hub import Greenlet as _Greenlet, _get_hub, signal_handler as _signal_handler
 
 __implements__ = []
 __extensions__ = []
@@ -36,11 +36,17 @@ _child_handler = None
 def _run_child_handler(signum, frame):
     # Python calls this in the main thread between two bytecodes, perhaps in
     # the hub or inside a greenlet switch: start the application's handler in
-    # a new greenlet instead of running it here. gevent passes no frame.
+    # a new greenlet instead of running it here (gevent passes no frame).
+    # Without a hub (none yet, or this interrupted the making of it) nothing
+    # cooperative can be waiting: run it here, as the stdlib would, rather
+    # than make a hub from inside a signal handler.
     handler = _child_handler
-    if callable(handler):
-        from geventc._hub import Greenlet
-        Greenlet.spawn(handler, signum, None)
+    if not callable(handler):
+        return
+    if _get_hub() is None:
+        handler(signum, None)
+    else:
+        _Greenlet.spawn(handler, signum, None)
 
 
 def getsignal(signalnum):

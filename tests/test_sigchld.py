@@ -133,3 +133,24 @@ def test_raw_handler_and_raw_waitpid_of_the_application_keep_working():
         print(os.waitstatus_to_exitcode(status), raw)
     """)
     assert res.stdout.split('\n')[0] == '22 [21]', describe(res)
+
+
+@pytest.mark.geventc_only
+def test_handler_runs_directly_while_there_is_no_hub():
+    # A signal handler must not make a hub (it may have interrupted the
+    # making of one): without a hub the handler runs at once, as the stdlib's.
+    res = run("""
+        import os, signal, time
+        from geventc import signal as gsignal
+        from geventc.hub import _get_hub
+        got = []
+        gsignal.signal(signal.SIGCHLD, lambda signum, frame: got.append((signum, frame)))
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print(got, _get_hub() is None, os.waitpid(pid, 0)[0] == pid)
+    """)
+    assert res.stdout.strip() == '[(17, None)] True True', describe(res)
