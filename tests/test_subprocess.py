@@ -241,6 +241,14 @@ def test_wait_on_a_reaped_child_returns_its_code():
         os.waitpid(p.pid, 0)
 
 
+@pytest.mark.geventc_only
+def test_wait_on_a_child_reaped_behind_popens_back_is_0_as_the_stdlibs():
+    p = subprocess.Popen(['sh', '-c', 'exit 5'])
+    pid, status = os.waitpid(p.pid, 0)  # raw and blocking: the watcher had no turn
+    assert (pid, os.waitstatus_to_exitcode(status)) == (p.pid, 5)
+    assert p.wait(timeout=10) == 0
+
+
 def test_writing_to_a_child_that_closed_its_input_is_broken_pipe():
     p = subprocess.Popen(['true'], stdin=subprocess.PIPE)
     p.wait()
