@@ -71,6 +71,7 @@ MODULES = {
     '_queue': (),
     '_local': (),
     '_socket': (),
+    '_fileobjectposix': (),
     '_ares': ('cares',),
 }
 

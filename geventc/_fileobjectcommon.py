@@ -313,6 +313,9 @@ class FileObjectBase(object):
     def __init__(self, descriptor):
         self._io = descriptor.opened()
         self._close = descriptor.closefd
+        # The caller's own file object, given with closefd=False: close()
+        # takes our layers off it and leaves it open.
+        self._keep = descriptor._fobj if not descriptor.closefd and not descriptor.is_fd() else None
         self._do_delegate_methods()
 
     def _get_io(self):
@@ -404,7 +407,23 @@ class FileObjectBlock(FileObjectBase):
         FileObjectBase.__init__(self, OpenDescriptor(fobj, *args, **kwargs))
 
     def _do_close(self, fobj, closefd):
+        _close_layers(fobj, self._keep)
+
+
+def _close_layers(fobj, keep):
+    """Close the io stack *fobj*; but when *keep* (the caller's file, given
+    with closefd=False) is in it, detach our layers from it (detach flushes
+    them) and leave it open."""
+    if keep is None:
         fobj.close()
+        return
+    while fobj is not keep:
+        detach = getattr(fobj, 'detach', None)
+        if detach is None:
+            return  # a layer that cannot come off: leave it all open
+        fobj = detach()
+    if getattr(keep, 'closed', False) is not True:
+        keep.flush()
 
 
 class _ThreadCallState(object):
@@ -433,11 +452,11 @@ def _thread_method(method, state):
     return thread_method
 
 
-def _close_capturing(fobj):
+def _close_capturing(fobj, keep):
     # Runs in a worker: the pool would print an exception raised there, and
     # a failing close (EBADF) is expected often enough; hand it back instead.
     try:
-        fobj.close()
+        _close_layers(fobj, keep)
     except BaseException as ex:  # noqa: BLE001 - re-raised in the caller
         return ex
     return None
@@ -482,13 +501,13 @@ class FileObjectThread(FileObjectBase):
             with self.lock:
                 pool.apply(fobj.flush)
         finally:
-            if closefd:
-                # Not under the lock: a call stuck in a worker must not keep
-                # the file from closing.
-                error = pool.apply(_close_capturing, (fobj,))
-                del fobj
-                if error is not None:
-                    reraise(type(error), error, error.__traceback__)
+            # Not under the lock: a call stuck in a worker must not keep the
+            # file from closing. (With closefd=False on a descriptor, the
+            # layers close and the descriptor stays open.)
+            error = pool.apply(_close_capturing, (fobj, self._keep))
+            del fobj
+            if error is not None:
+                reraise(type(error), error, error.__traceback__)
 
     def _extra_repr(self):
         return ' threadpool=%r' % (self.threadpool,)

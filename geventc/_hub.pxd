@@ -18,8 +18,7 @@ cdef class HubBase(greenlet):
     cdef public object thread_ident
     cdef public object format_context
     cdef public object periodic_monitoring_thread
-    cdef public object _resolver
-    cdef public object _threadpool
+    # _resolver and _threadpool live in the instance dict (see HubBase).
     cdef object _exception_stream
     cdef bint _destroyed
 

@@ -4,6 +4,11 @@
 from geventc._core cimport io
 from geventc._hub cimport HubBase
 
+# Block the current greenlet until the io watcher fires (what cancel_wait
+# throws into reaches it); for the other compiled modules that wait on
+# descriptors (_fileobjectposix).
+cdef int _wait_on_io(HubBase hub, io w) except -1
+
 
 cdef class socket:
     # The real socket: an instance of a _socket.socket subclass, kept

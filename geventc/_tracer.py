@@ -7,7 +7,7 @@ back when killed."""
 import sys
 import traceback
 
-from greenlet import getcurrent, settrace
+from greenlet import getcurrent, gettrace, settrace
 
 from geventc._compat import perf_counter
 from geventc._util import gmctime
@@ -15,31 +15,61 @@ from geventc._util import gmctime
 __all__ = ['GreenletTracer', 'HubSwitchTracer', 'MaxSwitchTracer']
 
 
+def _get_ident():
+    # The native thread (greenlet.settrace is per native thread), even
+    # with threading monkey-patched.
+    from geventc.monkey import get_original
+    return get_original('_thread', 'get_ident')()
+
+
 class GreenletTracer(object):
-    """Counts switches and remembers the greenlet switched to last."""
+    """Counts switches and remembers the greenlet switched to last.
+
+    Installed in (and traces) the thread that makes it. ``kill()`` from
+    another thread (the monitor thread, or a weakref callback anywhere)
+    cannot reach that thread's trace function: the tracer then takes
+    itself out at the traced thread's next switch."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # greenlet calls the tracer on every switch: one call, not two.
+        cls.__call__ = cls._trace
 
     def __init__(self):
         self.greenlet_switch_counter = 0
         self.active_greenlet = None
         self._killed = False
+        self._thread_ident = _get_ident()
         self.previous_trace_function = settrace(self)
 
     def kill(self):
         """Uninstall: the previous trace function is the current one again."""
-        if not self._killed:
-            self._killed = True
+        if self._killed:
+            return
+        self._killed = True
+        if _get_ident() == self._thread_ident:
             settrace(self.previous_trace_function)
             self.previous_trace_function = None
 
+    def _uninstall_late(self, event, args):
+        # Killed from another thread; this is the traced one.
+        previous = self.previous_trace_function
+        self.previous_trace_function = None
+        if gettrace() is self:
+            settrace(previous)
+        if previous is not None:
+            previous(event, args)
+
     def _trace(self, event, args):
+        if self._killed:
+            return self._uninstall_late(event, args)
         self.greenlet_switch_counter += 1
         # args is (origin, target) for 'switch' and 'throw'.
         self.active_greenlet = args[1] if event in ('switch', 'throw') else None
         if self.previous_trace_function is not None:
             self.previous_trace_function(event, args)
 
-    def __call__(self, event, args):
-        return self._trace(event, args)
+    __call__ = _trace
 
     def did_block_hub(self, hub):
         """``(True, greenlet)`` when a greenlet other than *hub* stayed

@@ -10,16 +10,18 @@ from geventc.local import local as _local
 
 __implements__ = ['allocate_lock', 'get_ident', 'exit', 'LockType', 'stack_size',
                   'start_new_thread', '_local']
-__imports__ = ['error', 'TIMEOUT_MAX', 'allocate', 'exit_thread', 'interrupt_main',
-               'start_new', 'get_native_id', 'RLock']
+# The stdlib's own, as gevent's: the deprecated aliases (allocate,
+# exit_thread, start_new) stay native after patching, as in gevent.
+__imports__ = [name for name in ('error', 'TIMEOUT_MAX', 'allocate', 'exit_thread',
+                                 'interrupt_main', 'start_new', 'get_native_id',
+                                 'daemon_threads_allowed', 'RLock', 'set_name')
+               if hasattr(__thread__, name)]
 __all__ = __implements__ + __imports__
 __all__.remove('_local')
 
-error = __thread__.error
-TIMEOUT_MAX = __thread__.TIMEOUT_MAX
-interrupt_main = __thread__.interrupt_main
-get_native_id = __thread__.get_native_id
-RLock = getattr(__thread__, 'RLock', None)
+for _name in __imports__:
+    globals()[_name] = getattr(__thread__, _name)
+del _name
 
 
 def get_ident(gr=None):
@@ -39,15 +41,10 @@ def start_new_thread(function, args=(), kwargs=None):
 
 
 allocate_lock = LockType
-allocate = allocate_lock
-start_new = start_new_thread
 
 
 def exit():
     raise GreenletExit
-
-
-exit_thread = exit
 
 
 def stack_size(size=None):

@@ -18,8 +18,10 @@ Invariants (all bookkeeping is done in the hub's thread, never in a worker):
 - ``_unfinished`` counts tasks from submission until their result has been
   delivered in the hub; ``_free`` counts the slots left: gevent allows
   ``maxsize + 1`` outstanding tasks before ``spawn`` blocks, and so do we.
-- A worker leaving (stopped, or idle past ``idle_task_timeout``) reports
-  through the same deque, so the pool learns of it in the hub.
+- A worker (a ``_WorkerGreenlet`` its thread runs in) leaving (stopped,
+  idle past ``idle_task_timeout``, or failed around a task) reports
+  through the same deque, so the pool learns of it in the hub and replaces
+  it while tasks wait.
 - Killing a greenlet that waits on a result only abandons its Waiter: the
   task still runs, its result is dropped, and its slot comes back.
 """
@@ -31,8 +33,10 @@ import sys
 import weakref
 from _queue import Empty, SimpleQueue
 
+from greenlet import greenlet as RawGreenlet
+
 from geventc._hub import (
-    AsyncResult, Event, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
+    AsyncResult, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
 )
 from geventc.pool import GroupMappingMixin
 
@@ -60,6 +64,31 @@ def _format_hub(hub):
         type(hub).__name__, id(hub), hub.thread_ident or 0)
 
 
+def _get_thread_profile(_sys=sys):
+    """The hook ``threading.setprofile`` installed (None without threading)."""
+    threading = _sys.modules.get('threading')
+    if threading is not None:
+        return getattr(threading, '_profile_hook', None)
+    return None
+
+
+def _get_thread_trace(_sys=sys):
+    """The hook ``threading.settrace`` installed (None without threading)."""
+    threading = _sys.modules.get('threading')
+    if threading is not None:
+        return getattr(threading, '_trace_hook', None)
+    return None
+
+
+def _original_stderr():
+    # Read once, in the hub's thread: a worker must not import (the import
+    # lock may be held by the very code waiting on it).
+    monkey = sys.modules.get('geventc.monkey')
+    if monkey is not None and monkey.is_module_patched('sys'):
+        return monkey.get_original('sys', 'stderr')
+    return sys.stderr
+
+
 class _Task(object):
     # One call handed to a worker. `receiver` is a Waiter (apply), an
     # AsyncResult (spawn) or a ThreadResult; the worker fills value/exc_info.
@@ -74,82 +103,220 @@ class _Task(object):
         self.exc_info = None
         self.worker = None
 
-
-class _Worker(object):
-    # Names a worker thread (the context of its errors) and, when queued in
-    # the results deque, reports that the thread has left.
-    __slots__ = ('thread_ident', 'hub', 'stopped', '__weakref__')
-
-    def __init__(self, hub):
-        self.thread_ident = 0
-        self.hub = hub
-        self.stopped = False
-
     def __repr__(self):
-        return '<ThreadPoolWorker at 0x%x thread_ident=0x%x threadpool-hub=%s>' % (
-            id(self), self.thread_ident, _format_hub(self.hub))
+        return '<task %r>' % (self.func,)
 
 
-def _run_hooks_before():
-    threading = sys.modules.get('threading')
-    if threading is not None:
-        profile = getattr(threading, '_profile_hook', None)
+class _WorkerGreenlet(RawGreenlet):
+    """What a worker thread runs in: ``getcurrent()`` inside a task.
+
+    Made in the hub's thread; the new thread adopts it and switches into it,
+    so the greenlet tree shows the worker (and a hub a task makes there)
+    under one ``<ThreadPoolWorker ...>`` root. It touches no pool state: it takes
+    tasks from the queue and appends finished ones (and, on leaving, itself)
+    to the pool's results deque.
+
+    ``_before_run_task`` / ``_after_run_task`` bracket each task; a subclass
+    (``ThreadPool._WorkerGreenlet``) may extend them. If either raises, the
+    worker reports it on ``_stderr`` and leaves (the pool replaces it while
+    tasks wait); an error before the task also goes to that task's caller.
+    """
+
+    # For geventc.util's greenlet tree: this is where a thread's tree starts.
+    greenlet_tree_is_root = True
+
+    _thread_ident = 0
+    _hub = None
+    # A hub a task made in this thread, once it runs a monitoring thread.
+    _hub_of_worker = None
+    # Left because the pool asked (a stop sentinel), not on its own.
+    _stopped = False
+
+    def __init__(self, threadpool):
+        RawGreenlet.__init__(self)
+        self._hub = threadpool.hub
+        self._stderr = _original_stderr()
+        self._tasks = threadpool._tasks
+        self._done = threadpool._done
+        self._send = threadpool._async.send
+        self._idle_task_timeout = threadpool._idle_task_timeout
+        workers = threadpool._workers
+        workers.add(self)
+        try:
+            _start_new_thread(self._begin, ())
+        except BaseException:
+            workers.discard(self)
+            raise
+
+    def _begin(self, _getcurrent=getcurrent, _get_ident=_get_ident):
+        # In the new thread, in its root greenlet: adopt this greenlet.
+        root = _getcurrent()
+        self.parent = root
+        self._thread_ident = _get_ident()
+        # The root stays out of the greenlet tree: we stand for the thread.
+        root.greenlet_tree_is_ignored = True
+        try:
+            self.switch()
+        except BaseException:  # noqa: S110
+            # run() reports what it can; at interpreter exit printing may be
+            # impossible, and an error here would only be noise.
+            pass
+
+    def _before_run_task(self, func, args, kwargs, thread_result,
+                         _sys=sys,
+                         _get_thread_profile=_get_thread_profile,
+                         _get_thread_trace=_get_thread_trace):
+        # The hooks are read for each task (they may change while the
+        # worker lives); a setter is called only for a hook that is set
+        # (the setters raise audit events even for None).
+        profile = _get_thread_profile()
         if profile is not None:
-            sys.setprofile(profile)
-        trace = getattr(threading, '_trace_hook', None)
+            _sys.setprofile(profile)
+        trace = _get_thread_trace()
         if trace is not None:
-            sys.settrace(trace)
+            _sys.settrace(trace)
 
+    def _after_run_task(self, func, args, kwargs, thread_result, _sys=sys):
+        # Whatever the task (or _before_run_task) installed ends with it.
+        if _sys.getprofile() is not None:
+            _sys.setprofile(None)
+        if _sys.gettrace() is not None:
+            _sys.settrace(None)
 
-def _worker_main(worker, tasks, done, send, idle_timeout):
-    # Runs in the worker thread. It touches no pool state: it only takes
-    # tasks and appends finished ones (and finally itself) to `done`.
-    worker.thread_ident = _get_ident()
-    get = tasks.get
-    append = done.append
-    _sys = sys
-    try:
-        while True:
-            try:
-                task = get() if idle_timeout < 0 else get(True, idle_timeout)
-            except Empty:
-                break
-            if task is None:
-                worker.stopped = True
-                break
-            try:
-                _run_hooks_before()
-                task.value = task.func(*task.args, **task.kwargs)
-                task.func = None
-            except BaseException:
-                task.exc_info = _sys.exc_info()
-                task.worker = worker
-            finally:
-                # The task's own hooks must not outlive it.
-                if _sys.getprofile() is not None:
-                    _sys.setprofile(None)
-                if _sys.gettrace() is not None:
-                    _sys.settrace(None)
-            task.args = task.kwargs = None
-            append(task)
-            task = None
-            try:
-                send()
-            except BaseException:
-                pass  # the loop is gone; nobody waits any more
-    finally:
+    def _adopt_hub(self, hub):
+        # A hub a task made in this thread started a monitoring thread (see
+        # geventc._monitor): from now on, before each wait for work, it is
+        # told that this greenlet blocking is no news. (Found this way, not
+        # by looking up the thread's hub before every wait: that lookup
+        # would cost every task ~0.1 us for a feature that is usually off.)
+        hub.name = 'ThreadPool Worker Hub'
+        self._hub_of_worker = hub
+
+    def _forget_blocking(self):
+        # Waiting for work is what a worker is for.
+        monitor = self._hub_of_worker.periodic_monitoring_thread
+        if monitor is not None:
+            monitor.ignore_current_greenlet_blocking()
+
+    def _hooks_overridden(self):
+        cls = type(self)
+        return (cls._before_run_task is not _WorkerGreenlet._before_run_task
+                or cls._after_run_task is not _WorkerGreenlet._after_run_task)
+
+    def run(self):
+        get = self._tasks.get
+        append = self._done.append
+        send = self._send
+        idle_timeout = self._idle_task_timeout
+        before = self._before_run_task
+        after = self._after_run_task
+        # The default hooks do nothing while no hook is set, so the checks
+        # below (inline, no calls) skip them then; overridden ones always run.
+        always_hook = self._hooks_overridden()
+        modules = sys.modules
+        getprofile = sys.getprofile
+        gettrace = sys.gettrace
+        exc_info = sys.exc_info
+        task = None
+        try:
+            while True:
+                if self._hub_of_worker is not None:
+                    self._forget_blocking()
+                # Read by geventc.util.format_run_info in the blocked frame.
+                gevent_threadpool_worker_idle = True  # noqa: F841
+                try:
+                    task = get() if idle_timeout < 0 else get(True, idle_timeout)
+                except Empty:
+                    break
+                gevent_threadpool_worker_idle = False  # noqa: F841
+                if task is None:
+                    self._stopped = True
+                    break
+                func = task.func
+                args = task.args
+                kwargs = task.kwargs
+                threading = modules.get('threading')
+                try:
+                    hooked = (always_hook or threading._profile_hook is not None
+                              or threading._trace_hook is not None)
+                except AttributeError:
+                    # No threading module (None) or one without the hooks.
+                    hooked = always_hook
+                if hooked:
+                    try:
+                        before(func, args, kwargs, task)
+                    except BaseException:
+                        # The caller must hear of it (and get its slot
+                        # back); the worker then leaves, its hooks maybe
+                        # half set.
+                        task.exc_info = exc_info()
+                        task.worker = self
+                        task.args = task.kwargs = None
+                        append(task)
+                        _send_quietly(send)
+                        raise
+                threading = None
+                try:
+                    task.value = func(*args, **kwargs)
+                    task.func = None
+                except BaseException:
+                    task.exc_info = exc_info()
+                    task.worker = self
+                try:
+                    # Before the hand-over: after send() the hub's thread
+                    # wants the GIL, and get() is what gives it up.
+                    if always_hook or getprofile() is not None or gettrace() is not None:
+                        after(func, args, kwargs, task)
+                finally:
+                    task.args = task.kwargs = None
+                    func = args = kwargs = None
+                    # From here on the task belongs to the hub's thread.
+                    append(task)
+                    task = None
+                    try:
+                        send()
+                    except BaseException:  # noqa: S110
+                        pass  # the loop is gone; nobody waits any more
+        except Exception as ex:
+            self._report_failure(task, ex, exc_info()[2])
+        finally:
+            self._leave()
+
+    def _report_failure(self, task, ex, tb):
+        stderr = self._stderr
+        try:
+            print('Failed to run worker thread. Task=%r Exception=%r' % (task, ex), file=stderr)
+            # By hand, not with traceback: this may run at interpreter exit.
+            while tb is not None:
+                code = tb.tb_frame.f_code
+                print('  File "%s", line %d, in %s' % (code.co_filename, tb.tb_lineno, code.co_name),
+                      file=stderr)
+                tb = tb.tb_next
+        except BaseException:  # noqa: S110
+            pass
+
+    def _leave(self):
         # A task may have made a hub in this thread: it dies with the thread.
         hub = get_hub_if_exists()
         if hub is not None:
             try:
                 hub.destroy(True)
-            except BaseException:
+            except BaseException:  # noqa: S110
                 pass
-        append(worker)
-        try:
-            send()
-        except BaseException:
-            pass
+        self._hub_of_worker = None
+        self._done.append(self)
+        _send_quietly(self._send)
+
+    def __repr__(self):
+        return '<ThreadPoolWorker at 0x%x thread_ident=0x%x threadpool-hub=%s>' % (
+            id(self), self._thread_ident, _format_hub(self._hub))
+
+
+def _send_quietly(send):
+    try:
+        send()
+    except BaseException:  # noqa: S110
+        pass  # the loop is gone; nobody waits any more
 
 
 _live_pools = weakref.WeakSet()
@@ -157,7 +324,7 @@ _live_pools = weakref.WeakSet()
 
 def _after_fork_in_child():
     for pool in list(_live_pools):
-        pool._reset_after_fork()
+        pool._on_fork()
 
 
 if hasattr(os, 'register_at_fork'):
@@ -182,7 +349,13 @@ class ThreadPool(GroupMappingMixin):
     *idle_task_timeout* (seconds, -1 for never) lets idle threads exit.
     The mapping methods (``map``, ``imap``, ``imap_unordered``, ``apply_async``
     ...) are :class:`geventc.pool.GroupMappingMixin`'s, over ``spawn``.
+
+    Each worker thread runs in a :attr:`_WorkerGreenlet` (a subclass may
+    replace it); ``threading.setprofile``/``settrace`` hooks are installed
+    in the worker for the duration of each task.
     """
+
+    _WorkerGreenlet = _WorkerGreenlet
 
     def __init__(self, maxsize, hub=None, idle_task_timeout=-1):
         if hub is None:
@@ -268,14 +441,7 @@ class ThreadPool(GroupMappingMixin):
         if self._async is None:
             self._async = self.hub.loop.async_(ref=self._ref)
             self._async.start(self._on_results)
-        worker = _Worker(self.hub)
-        self._workers.add(worker)
-        try:
-            _start_new_thread(_worker_main, (worker, self._tasks, self._done,
-                                             self._async.send, self._idle_task_timeout))
-        except BaseException:
-            self._workers.discard(worker)
-            raise
+        self._WorkerGreenlet(self)
 
     def _stop_threads(self, count):
         # A sentinel per thread, behind the tasks already queued.
@@ -290,6 +456,11 @@ class ThreadPool(GroupMappingMixin):
             if hub is None or hub.dead or hub.loop is None or getcurrent() is hub \
                     or get_hub_if_exists() is not hub:
                 return
+            # Other greenlets may have spawned (and so grown the pool) since
+            # the last look: every thread above *size* gets its stop.
+            live = len(self._workers) - self._stops
+            if live > size:
+                self._stop_threads(live - size)
             waiter = Waiter(hub)
             self._exit_waiters.append(waiter)
             try:
@@ -330,7 +501,7 @@ class ThreadPool(GroupMappingMixin):
         try:
             while done:
                 item = popleft()
-                if type(item) is _Worker:
+                if type(item) is not _Task:
                     self._on_worker_exit(item)
                     continue
                 self._unfinished -= 1
@@ -369,7 +540,7 @@ class ThreadPool(GroupMappingMixin):
 
     def _on_worker_exit(self, worker):
         self._workers.discard(worker)
-        if worker.stopped:
+        if worker._stopped:
             self._stops -= 1
         if not self._workers and self._stops:
             # A thread that timed out as a stop was queued for it left that
@@ -389,7 +560,7 @@ class ThreadPool(GroupMappingMixin):
         # A thread that left on its own (idle timeout), or the last one, may
         # leave queued tasks without a thread. (Not on every stop: a thread
         # asked to stop may still be running a task, counted as unfinished.)
-        if (not worker.stopped or not self._workers) \
+        if (not worker._stopped or not self._workers) \
                 and self._unfinished > len(self._workers) - self._stops:
             self.adjust()
         if not self._workers:
@@ -415,6 +586,12 @@ class ThreadPool(GroupMappingMixin):
         while count > 0 and self._slot_waiters:
             run_callback(self._slot_waiters.popleft().switch, None)
             count -= 1
+
+    def _on_fork(self):
+        # hub.reinit() calls this after fork; os.register_at_fork may
+        # already have: only the first call in a new process resets.
+        if self.pid != os.getpid():
+            self._reset_after_fork()
 
     def _reset_after_fork(self):
         # The threads did not survive fork(): start again with none.
@@ -509,12 +686,40 @@ class ThreadPool(GroupMappingMixin):
 
 # -- ThreadResult ----------------------------------------------------------------
 
+class _Spent(object):
+    # Stands in for a ThreadResult's watcher, receiver and callback once
+    # they are used up or destroyed: every call is a no-op, and it is
+    # false, so "is there still a receiver?" reads naturally.
+    __slots__ = ()
+
+    def send(self):
+        pass
+
+    stop = close = send
+
+    def __call__(self, *args):
+        pass
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return '<spent>'
+
+
+_SPENT = _Spent()
+
+
 class ThreadResult(object):
     """A one-shot result handed from another thread to a hub (gevent's API).
 
-    Make it in the hub's thread; ``set(value)`` or ``handle_error(context,
-    exc_info)`` from any thread then calls ``call_when_ready()`` and
-    ``receiver(self)`` in the hub."""
+    Make it (and destroy it) in the hub's thread: it starts an async watcher
+    on the hub's loop. ``set(value)`` or ``handle_error(context, exc_info)``
+    may then be called from any thread; in the hub, ``call_when_ready()``
+    runs, the error (if any) goes to ``hub.handle_error``, and
+    ``receiver(self)`` is called. Afterwards ``value`` is None, the
+    traceback is dropped from ``exc_info``, and the watcher, receiver and
+    callback are inert (false) placeholders."""
 
     __slots__ = ('exc_info', 'async_watcher', '_call_when_ready', 'value',
                  'context', 'hub', 'receiver')
@@ -537,144 +742,192 @@ class ThreadResult(object):
         return self.exception is None
 
     def _on_async(self):
-        self.destroy_in_main_thread(keep_receiver=True)
-        receiver = self.receiver
-        call_when_ready = self._call_when_ready
-        hub = self.hub
-        self.receiver = self._call_when_ready = self.hub = None
+        # In the hub. The watcher goes first: whatever the callbacks raise,
+        # it must not fire (or be touched) again.
+        watcher = self.async_watcher
+        self.async_watcher = _SPENT
+        watcher.stop()
+        watcher.close()
         try:
-            if call_when_ready is not None:
-                call_when_ready()
+            self._call_when_ready()
             if self.exc_info:
-                hub.handle_error(self.context, *self.exc_info)
+                self.hub.handle_error(self.context, *self.exc_info)
             self.context = None
-            if receiver is not None:
-                receiver(self)
+            self.hub = None
+            self._call_when_ready = _SPENT
+            self.receiver(self)
         finally:
+            self.receiver = _SPENT
             self.value = None
             if self.exc_info:
                 self.exc_info = (self.exc_info[0], self.exc_info[1], None)
 
-    def destroy_in_main_thread(self, keep_receiver=False):
-        """Stop the watcher (only in the hub's thread)."""
-        watcher = self.async_watcher
-        self.async_watcher = None
-        if watcher is not None:
-            watcher.stop()
-            watcher.close()
-        if not keep_receiver:
-            self.context = self.hub = self._call_when_ready = self.receiver = None
-
-    def _send(self):
-        watcher = self.async_watcher
-        if watcher is not None:
-            watcher.send()
+    def destroy_in_main_thread(self):
+        """Stop and close the watcher and drop the references (hub thread only)."""
+        self.async_watcher.stop()
+        self.async_watcher.close()
+        self.async_watcher = _SPENT
+        self.context = None
+        self.hub = None
+        self._call_when_ready = _SPENT
+        self.receiver = _SPENT
 
     def set(self, value):
         self.value = value
-        self._send()
+        self.async_watcher.send()
 
     def handle_error(self, context, exc_info):
         self.context = context
         self.exc_info = exc_info
-        self._send()
+        self.async_watcher.send()
 
 
 # -- concurrent.futures ------------------------------------------------------------
 
-class _CooperativeWaiters(list):
-    # A future's `_waiters`. concurrent.futures.wait()/as_completed() block
-    # on `waiter.event` (a threading.Event) in the calling thread; when that
-    # thread is the hub's, that would block the hub that delivers the
-    # results. Appending to this list swaps the event for a geventc Event,
-    # which a greenlet waits on cooperatively. Futures complete in the hub's
-    # thread, so Event.set() is always called there.
-    __slots__ = ('hub',)
+def _threading_is_patched():
+    monkey = sys.modules.get('geventc.monkey')
+    return monkey is not None and monkey.is_module_patched('threading')
 
-    def append(self, waiter):
-        hub = self.hub
-        if get_hub_if_exists() is hub and getcurrent() is not hub \
-                and type(waiter.event) is not Event:
-            waiter.event = Event()
-        list.append(self, waiter)
+
+_NO_CONDITION = ('_condition: concurrent.futures.wait() and as_completed() on a pending '
+                 'geventc future need threading to be monkey-patched')
 
 
 class _Future(concurrent.futures.Future):
-    """A ``concurrent.futures.Future`` for a task of a :class:`ThreadPoolExecutor`.
+    """A ``concurrent.futures.Future`` for a task of a :class:`ThreadPoolExecutor`:
+    a view of the task's :class:`~geventc.event.AsyncResult`.
 
-    Completed in the hub; ``result()``/``exception()`` wait cooperatively in the
-    hub's thread; ``rawlink``/``unlink`` let ``gevent.wait``/``iwait`` wait on it."""
+    ``result()``/``exception()`` wait cooperatively (other greenlets run);
+    ``rawlink``/``unlink`` (and the rest of AsyncResult's API) let
+    ``gevent.wait``/``iwait`` wait on it. As in gevent,
+    ``concurrent.futures.wait``/``as_completed`` work on it only when
+    ``threading`` is monkey-patched (their native locks and events would
+    block the hub) or once it is done; otherwise they raise AttributeError.
+    """
 
-    def __init__(self, async_result, hub):
-        concurrent.futures.Future.__init__(self)
-        self._waiters = _CooperativeWaiters()
-        self._waiters.hub = hub
-        self._hub = hub
-        self._async_result = async_result
+    # Future.__init__ is not called: the AsyncResult holds the state.
+    def __init__(self, async_result):
+        self.asyncresult = async_result
         self._links = {}
-        self.set_running_or_notify_cancel()
-        async_result.rawlink(self._on_done)
-
-    def _on_done(self, source):
-        if self.done():
-            return
-        if source.successful():
-            self.set_result(source.value)
-        else:
-            self.set_exception(source.exception)
-
-    def _wait_cooperatively(self, timeout):
-        if self.done():
-            return
-        hub = self._hub
-        if get_hub_if_exists() is hub and getcurrent() is not hub:
-            self._async_result.wait(timeout)
-            if not self.done() and self._async_result.ready():
-                self._on_done(self._async_result)
-            if not self.done():
-                raise concurrent.futures.TimeoutError()
-
-    def result(self, timeout=None):
-        self._wait_cooperatively(timeout)
-        return concurrent.futures.Future.result(self, timeout)
-
-    def exception(self, timeout=None):
-        self._wait_cooperatively(timeout)
-        return concurrent.futures.Future.exception(self, timeout)
-
-    # gevent's names (the futures can be waited on with gevent.wait/iwait).
-    def ready(self):
-        return self.done()
-
-    def successful(self):
-        return self.done() and not self.cancelled() and self._exception is None
 
     @property
-    def value(self):
-        return self._result
+    def _state(self):
+        return concurrent.futures._base.FINISHED if self.done() else concurrent.futures._base.RUNNING
 
-    def get(self, block=True, timeout=None):
-        return self._async_result.get(block, timeout)
+    @property
+    def _condition(self):
+        try:
+            return self.__dict__['_cf_condition']
+        except KeyError:
+            pass
+        if not (self.done() or _threading_is_patched()):
+            raise AttributeError(_NO_CONDITION)
+        import threading
+        condition = self.__dict__['_cf_condition'] = threading.Condition()
+        return condition
 
+    @property
+    def _waiters(self):
+        # concurrent.futures' waiters for this future: told when it is done.
+        try:
+            return self.__dict__['_cf_waiters']
+        except KeyError:
+            waiters = self.__dict__['_cf_waiters'] = []
+            self.asyncresult.rawlink(self._tell_waiters)
+            return waiters
+
+    def _tell_waiters(self, _source):
+        for waiter in list(self.__dict__.get('_cf_waiters', ())):
+            if self.successful():
+                waiter.add_result(self)
+            else:
+                waiter.add_exception(self)
+
+    def set_running_or_notify_cancel(self):
+        # Running from the start: there is no cancelling a pool task.
+        return True
+
+    def running(self):
+        return not self.done()
+
+    def done(self):
+        return self.asyncresult.ready()
+
+    def cancel(self):
+        return False
+
+    def cancelled(self):
+        return False
+
+    def _wait(self, timeout):
+        # A caller's own Timeout passes through; only *timeout* running
+        # out becomes concurrent.futures' TimeoutError.
+        async_result = self.asyncresult
+        if not async_result.ready():
+            async_result.wait(timeout)
+            if not async_result.ready():
+                raise concurrent.futures.TimeoutError()
+        return async_result
+
+    def result(self, timeout=None):
+        return self._wait(timeout).get()
+
+    def exception(self, timeout=None):
+        return self._wait(timeout).exception
+
+    def add_done_callback(self, fn):
+        """Call ``fn(future)`` once done (now, if it is); an exception *fn*
+        raises later is printed by the hub, not raised."""
+        if self.done():
+            fn(self)
+            return
+        future = self
+
+        def call(_source):
+            try:
+                fn(future)
+            except Exception:
+                hub = get_hub_if_exists()
+                if hub is not None:
+                    hub.print_exception((fn, future), *sys.exc_info())
+
+        self.asyncresult.rawlink(call)
+
+    # gevent's names: the future can be waited on with gevent.wait/iwait.
     def rawlink(self, callback):
         def link(_source, callback=callback, future=self):
             callback(future)
         self._links[callback] = link
-        self._async_result.rawlink(link)
+        self.asyncresult.rawlink(link)
 
     def unlink(self, callback):
         link = self._links.pop(callback, None)
         if link is not None:
-            self._async_result.unlink(link)
+            self.asyncresult.unlink(link)
+
+    def __getattr__(self, name):
+        # The rest of AsyncResult's API (get, ready, successful, value, ...).
+        if name == '_condition':
+            # The property raised it (Python then asks here): keep its word.
+            raise AttributeError(_NO_CONDITION)
+        if name.startswith('__') or name == 'asyncresult':
+            raise AttributeError(name)
+        return getattr(self.asyncresult, name)
+
+    def __str__(self):
+        return str(self.asyncresult)
+
+    def __repr__(self):
+        return '<%s at 0x%x state=%s>' % (type(self).__name__, id(self), self._state.lower())
 
 
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """``concurrent.futures.ThreadPoolExecutor`` running its tasks in a geventc
     :class:`ThreadPool` of real threads (even when threading is patched).
 
-    Its futures work with ``concurrent.futures.wait``/``as_completed`` and
-    ``future.result()`` inside a greenlet without blocking the hub, and with
-    ``gevent.wait``. Arguments other than *max_workers* are accepted and ignored.
+    Its futures' ``result()``/``exception()`` wait cooperatively inside a
+    greenlet, and ``gevent.wait`` waits on them. Arguments other than
+    *max_workers* are accepted and ignored.
     """
 
     def __init__(self, *args, **kwargs):
@@ -688,7 +941,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             if self._shutdown:
                 raise RuntimeError('cannot schedule new futures after shutdown')
             pool = self._threadpool
-        return _Future(pool.spawn(fn, *args, **kwargs), pool.hub)
+        return _Future(pool.spawn(fn, *args, **kwargs))
 
     def shutdown(self, wait=True, **kwargs):
         concurrent.futures.ThreadPoolExecutor.shutdown(self, wait, **kwargs)
@@ -706,4 +959,3 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     def _adjust_thread_count(self):
         # Our ThreadPool starts the threads.
         pass
-

@@ -10,6 +10,7 @@ registration), timing only the ``with m.timing():`` block.  Features that may
 not exist yet in geventc are imported inside ``with feature():`` so that a
 missing one reports ``n/a`` instead of failing.
 """
+import functools
 import gc
 import os
 import subprocess
@@ -481,6 +482,84 @@ def resolver_getaddrinfo(n, m):
     with m.timing():
         for _ in range(n):
             getaddrinfo('localhost', 80)
+
+
+# --------------------------------------------------------------------------
+# file objects
+
+MIB = 1024 * 1024
+PIPE_BLOCK = 64 * 1024
+
+
+def pipe_transfer(n, m, write_size, reader):
+    """n MiB from a writer greenlet to ``reader(fileobject)`` through a pipe,
+    FileObjectPosix at both ends; only the transfer is timed."""
+    with feature():
+        from geventc.fileobject import FileObjectPosix
+    total = n * MIB
+    block = b'x' * write_size
+    r, w = os.pipe()
+    source = FileObjectPosix(r, 'rb')
+    sink = FileObjectPosix(w, 'wb')
+
+    def writer():
+        write = sink.write
+        for _ in range(total // write_size):
+            write(block)
+        sink.close()
+
+    with m.timing():
+        feeder = gevent.spawn(writer)
+        received = reader(source)
+        join_all([feeder])
+    source.close()
+    if received != total:
+        raise AssertionError('received %d bytes of %d' % (received, total))
+
+
+def read_blocks(source, size=PIPE_BLOCK):
+    read = source.read
+    received = 0
+    while True:
+        data = read(size)
+        if not data:
+            return received
+        received += len(data)
+
+
+@benchmark('fileobject_pipe_64k', title='FileObjectPosix pipe, 64 KiB write()s and read(65536)s, 100 MiB',
+           op='MiB', default=100, quick=20, ci=4)
+def fileobject_pipe_blocks(n, m):
+    pipe_transfer(n, m, PIPE_BLOCK, read_blocks)
+
+
+@benchmark('fileobject_pipe_8k', title='FileObjectPosix pipe, 8 KiB write()s and read(8192)s, 100 MiB',
+           op='MiB', default=100, quick=20)
+def fileobject_pipe_small_blocks(n, m):
+    pipe_transfer(n, m, 8 * 1024, functools.partial(read_blocks, size=8 * 1024))
+
+
+@benchmark('fileobject_pipe_readall', title='new pipe, one 1 MiB write(), close, read() to EOF (as communicate())',
+           op='pipe', default=300, quick=60)
+def fileobject_pipe_readall(n, m):
+    with feature():
+        from geventc.fileobject import FileObjectPosix
+    block = b'x' * MIB
+
+    def feed(sink):
+        sink.write(block)
+        sink.close()
+
+    with m.timing():
+        for _ in range(n):
+            r, w = os.pipe()
+            source = FileObjectPosix(r, 'rb')
+            feeder = gevent.spawn(feed, FileObjectPosix(w, 'wb'))
+            received = len(source.read())
+            source.close()
+            feeder.join()
+            if received != MIB:
+                raise AssertionError('received %d bytes of %d' % (received, MIB))
 
 
 # --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """geventc.threadpool: real worker threads, results handed back to greenlets."""
 import concurrent.futures
+import sys
 import threading
 import time
 
@@ -403,25 +404,240 @@ def test_executor_futures_with_gevent_wait():
         assert all(f.done() for f in futures)
 
 
-@pytest.mark.geventc_only
-def test_concurrent_futures_wait_inside_a_greenlet():
-    # gevent 26.9.0: only with threading monkey-patched (AttributeError otherwise).
-    with ThreadPoolExecutor(3) as ex:
-        ticker = Ticker()
-        futures = [ex.submit(time.sleep, 0.1 * (i + 1)) for i in range(3)]
+def test_concurrent_futures_wait_needs_patched_threading_while_pending():
+    # As gevent 26.9.0: without threading monkey-patched, wait()/as_completed()
+    # would block the hub on a native lock, so a pending future refuses them.
+    with ThreadPoolExecutor(2) as ex:
+        pending = ex.submit(time.sleep, 0.2)
+        with pytest.raises(AttributeError):
+            concurrent.futures.wait([pending])
+        with pytest.raises(AttributeError):
+            list(concurrent.futures.as_completed([pending]))
+        assert pending.result() is None
+
+
+def test_concurrent_futures_wait_on_done_futures():
+    with ThreadPoolExecutor(2) as ex:
+        futures = [ex.submit(pow, 2, i) for i in range(3)]
+        assert [f.result() for f in futures] == [1, 2, 4]
         done, not_done = concurrent.futures.wait(futures)
-        assert len(done) == 3 and not not_done
-        assert ticker.stop() >= 10
-        futures = [ex.submit(time.sleep, 0.1), ex.submit(time.sleep, 1)]
-        done, not_done = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
-        assert done == {futures[0]} and not_done == {futures[1]}
+        assert done == set(futures) and not not_done
+        assert set(concurrent.futures.as_completed(futures)) == set(futures)
 
 
 @pytest.mark.geventc_only
-def test_concurrent_futures_as_completed_inside_a_greenlet():
-    with ThreadPoolExecutor(3) as ex:
-        ticker = Ticker()
-        futures = [ex.submit(lambda i=i: (time.sleep(0.1 * (3 - i)), i)[1]) for i in range(3)]
-        order = [f.result() for f in concurrent.futures.as_completed(futures, timeout=5)]
-        assert order == [2, 1, 0]
-        assert ticker.stop() >= 10
+def test_concurrent_futures_wait_first_exception():
+    # gevent's future.exception() raises the exception, so wait() does too.
+    with ThreadPoolExecutor(1) as ex:
+        failed = ex.submit(int, 'x')
+        assert isinstance(failed.exception(), ValueError)
+        done, _ = concurrent.futures.wait([failed], return_when=concurrent.futures.FIRST_EXCEPTION)
+        assert done == {failed}
+
+
+def test_executor_callback_errors_are_printed_not_raised(capsys):
+    with ThreadPoolExecutor(1) as ex:
+        f = ex.submit(time.sleep, 0.05)
+        calls = []
+
+        def bad(fut):
+            calls.append(fut)
+            raise KeyError('from the callback')
+
+        f.add_done_callback(bad)
+        assert f.result() is None
+        gevent.sleep(0.01)
+        assert calls == [f]
+    assert "KeyError: 'from the callback'" in capsys.readouterr().err
+
+
+@pytest.mark.geventc_only
+def test_executor_result_lets_a_callers_timeout_through():
+    # gevent turns any Timeout raised while waiting into TimeoutError.
+    with ThreadPoolExecutor(1) as ex:
+        f = ex.submit(time.sleep, 0.3)
+        with pytest.raises(Timeout):
+            with Timeout(0.02):
+                f.result(timeout=5)
+        assert f.result() is None
+
+
+# -- worker greenlets, hooks, failures --------------------------------------------------
+
+def test_tasks_run_in_a_worker_greenlet(pool):
+    from greenlet import getcurrent
+    from geventc.threadpool import _WorkerGreenlet
+    from geventc.util import format_run_info
+    worker = pool.apply(getcurrent)
+    assert isinstance(worker, _WorkerGreenlet)
+    assert ThreadPool._WorkerGreenlet is _WorkerGreenlet
+    text = repr(worker)
+    assert text.startswith('<ThreadPoolWorker at ') and 'thread_ident=0x' in text
+    assert 'threadpool-hub=<' in text
+    assert '<ThreadPoolWorker' in '\n'.join(format_run_info())
+
+
+@pytest.mark.geventc_only
+def test_an_idle_worker_is_named_in_run_info():
+    # gevent's compiled task queue leaves no frame local to recognise it by.
+    from geventc.util import format_run_info
+    pool = ThreadPool(1)
+    try:
+        pool.apply(int)
+        info = '\n'.join(format_run_info())
+        assert 'idle threadpool worker' in info
+    finally:
+        pool.kill()
+
+
+@pytest.mark.parametrize('kind', ['profile', 'trace'])
+def test_threading_hooks_are_installed_for_each_task_only(kind):
+    setter = getattr(threading, 'set' + kind)
+    getter = getattr(sys, 'get' + kind)
+    calls = []
+
+    def hook(*args):
+        calls.append(args[1])
+        return None
+
+    pool = ThreadPool(1)
+    try:
+        pool.size = 1     # the thread exists before the hook is set
+        setter(hook)
+        try:
+            assert pool.apply(getter) is hook
+            assert calls  # it saw the task run
+        finally:
+            setter(None)
+        # Cleared after the task, and not installed for the next one.
+        assert pool.apply(getter) is None
+    finally:
+        pool.kill()
+
+
+def test_a_hook_a_task_installs_does_not_outlive_it(pool):
+    def sets_profile():
+        sys.setprofile(lambda *args: None)
+    pool.apply(sets_profile)
+    assert pool.apply(sys.getprofile) is None
+
+
+class _SetupFails(Exception):
+    pass
+
+
+def _failing_setup_pool(maxsize, failing):
+    import io
+
+    class Pool(ThreadPool):
+        class _WorkerGreenlet(ThreadPool._WorkerGreenlet):
+            def __init__(self, threadpool):
+                ThreadPool._WorkerGreenlet.__init__(self, threadpool)
+                self._stderr = failing['stderr'] = failing.get('stderr') or io.StringIO()
+
+            def _before_run_task(self, *args):
+                if failing['on']:
+                    raise _SetupFails()
+                ThreadPool._WorkerGreenlet._before_run_task(self, *args)
+
+    return Pool(maxsize)
+
+
+def test_a_task_setup_failure_reaches_the_caller_and_frees_its_slot(capsys):
+    failing = {'on': True}
+    pool = _failing_setup_pool(2, failing)
+    try:
+        # More failures than slots: a slot leaked per failure would hang here.
+        for _ in range(pool.maxsize + 2):
+            with pytest.raises(_SetupFails):
+                pool.apply(int)
+        failing['on'] = False
+        assert pool.apply(int, ('42',)) == 42
+        assert 'Failed to run worker thread' in failing['stderr'].getvalue()
+        # The hub reported each failure as a worker error.
+        assert 'failed with _SetupFails' in capsys.readouterr().err
+    finally:
+        pool.kill()
+
+
+def test_queued_tasks_outlive_workers_whose_setup_failed(capsys):
+    failing = {'on': True}
+    pool = _failing_setup_pool(2, failing)
+    try:
+        results = [pool.spawn(int) for _ in range(pool.maxsize + 1)]
+        for result in results:
+            with pytest.raises(_SetupFails):
+                result.get()
+        pool.join()
+        assert len(pool) == 0
+    finally:
+        pool.kill()
+    capsys.readouterr()
+
+
+def test_kill_while_another_greenlet_keeps_spawning():
+    pool = ThreadPool(2)
+    done = pool.map_async(time.sleep, [0.1] * 4)
+    gevent.sleep(0.1)
+    start = time.monotonic()
+    pool.kill()
+    # The queued tasks finish first, then every thread (even ones started
+    # meanwhile for the mapping greenlet) leaves.
+    assert time.monotonic() - start < 2
+    assert pool.size == 0
+    done.join()
+    assert done.get() == [None] * 4
+
+
+def test_thread_result_delivers_once_in_the_hub():
+    from geventc.threadpool import ThreadResult
+    hub = get_hub()
+    got = []
+    ready = []
+    result = ThreadResult(got.append, hub, lambda: ready.append(threading.get_ident()))
+    t = threading.Thread(target=result.set, args=('value',))
+    t.start()
+    t.join()
+    while not got:
+        gevent.sleep(0.01)
+    assert got == [result]
+    assert ready == [threading.get_ident()]     # called in the hub's thread
+    assert result.successful() and result.exception is None
+    # Used up: the value is dropped; the receiver is an inert stand-in.
+    assert result.value is None
+    assert result.receiver is not None and not result.receiver
+    result.set('again')   # nothing fires any more
+    gevent.sleep(0.01)
+    assert got == [result]
+
+
+def test_thread_result_error_goes_to_the_hub_then_the_receiver(capsys):
+    from geventc.threadpool import ThreadResult
+    hub = get_hub()
+    got = []
+    result = ThreadResult(got.append, hub, lambda: None)
+    try:
+        raise KeyError('in a thread')
+    except KeyError:
+        exc_info = sys.exc_info()
+    t = threading.Thread(target=result.handle_error, args=('the context', exc_info))
+    t.start()
+    t.join()
+    while not got:
+        gevent.sleep(0.01)
+    assert not result.successful()
+    assert isinstance(result.exception, KeyError)
+    assert result.exc_info[2] is None        # the traceback is not kept
+    err = capsys.readouterr().err
+    assert "KeyError: 'in a thread'" in err and 'the context failed with KeyError' in err
+
+
+def test_a_destroyed_thread_result_never_fires():
+    from geventc.threadpool import ThreadResult
+    got = []
+    result = ThreadResult(got.append, get_hub(), lambda: got.append('ready'))
+    result.destroy_in_main_thread()
+    result.set(1)
+    gevent.sleep(0.02)
+    assert got == []
+    assert not result.receiver and not result.async_watcher

@@ -1,0 +1,3 @@
+"""Cython declarations (``.pxd``) of the C libraries geventc uses: nothing to import."""
+
+__all__ = []
