@@ -170,17 +170,15 @@ def _reset_pools_in_child():
     # The pools' threads did not survive fork(). Reset them before the
     # application's own after-fork hooks run (they run in registration order,
     # and this one is registered when geventc is imported), so a hook may use
-    # the hub's pool (gevent#2023). Idempotent: a pool remembers its pid.
+    # the hub's pool (gevent#2023). The pool's own hook runs again later: a
+    # pool resets once per process (it remembers its pid).
     tp = _sys.modules.get('geventc.threadpool')
     if tp is None:
         return
-    pid = _getpid()
-    for pool in list(getattr(tp, '_live_pools', ())):
-        if getattr(pool, 'pid', pid) != pid:
-            try:
-                pool._reset_after_fork()
-            except BaseException:  # pragma: no cover - must not break fork()
-                pass
+    try:
+        tp._after_fork_in_child()
+    except BaseException:  # pragma: no cover - must not break fork()
+        pass
 
 
 if hasattr(os, 'register_at_fork'):

@@ -261,11 +261,13 @@ def test_at_fork_hook_may_use_the_pool():
     # gevent#2023: an after-fork hook registered by the application runs
     # after geventc reset the pool, so it can use it.
     out = run("""
-        pool = gevent.get_hub().threadpool
-        pool.apply(lambda: None)
+        # Registered before the pool exists (before geventc.threadpool
+        # registers its own hook): it runs first among those two.
         def hook():
             print('hook', pool.apply(lambda: 'ran in the pool'), flush=True)
         os.register_at_fork(after_in_child=hook)
+        pool = gevent.get_hub().threadpool
+        pool.apply(lambda: None)
         pid = gos.fork()
         if pid == 0:
             os._exit(0)
