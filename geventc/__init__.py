@@ -18,7 +18,8 @@ from geventc._hub import (
     kill, killall, reinit, signal_handler, sleep, spawn, spawn_later, spawn_raw,
     wait, with_timeout, spawn_link, spawn_link_value, spawn_link_exception,
 )
-from geventc._util import fork, shutdown
+from geventc._util import shutdown
+from geventc.os import fork
 from geventc._hub import _C_API  # the capsule behind include/geventc.h
 
 

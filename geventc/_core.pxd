@@ -197,8 +197,13 @@ cdef class child(watcher):
     cdef int _pid
     cdef int _pidfd
     cdef bint _trace
+    cdef bint _gone
+    cdef bint _foreign
     cdef public int rpid
     cdef public int rstatus
+    cdef int _setup(self, loop lp, int pid, trace, ref) except -1
+    cdef int _close_pidfd(self) noexcept
+    cdef int _disown(self) except -1
 
 
 cdef class stat(watcher):

@@ -44,6 +44,7 @@ import threading as _threading
 import traceback as _traceback
 import weakref as _weakref
 from greenlet import GreenletExit as _GreenletExit, getcurrent as _getcurrent
+from geventc import _children
 
 PyGreenlet_Import()
 
@@ -958,6 +959,10 @@ def _after_fork_in_child():
             (<loop>lp)._after_fork()
         except BaseException:
             _traceback.print_exc()
+    try:
+        _disown_children()
+    except BaseException:
+        _traceback.print_exc()
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
 
@@ -1492,15 +1497,31 @@ cdef class async_(watcher):
         return libev.ev_async_pending(&self._async)
 
 
+# Child watchers that have started, for the forked child to disown them.
+cdef set _active_children = set()
+# The real close(), even once geventc.os.close is patched into os.
+cdef object _os_close = _os.close
+
+
 @cython.final
 cdef class child(watcher):
     """Report when process ``pid`` exits (``rpid``, ``rstatus``).
 
-    Works in any loop through a pidfd; like libev's, it reaps the child."""
+    A pidfd watched like any descriptor, so it works in any loop and never
+    needs SIGCHLD; the status comes from :mod:`geventc._children`, which
+    reaps the child once for every watcher and ``waitpid`` that wants it.
+    A child that cannot be waited for (reaped outside geventc, or the
+    parent's child in a forked process) is reported with status 0.
+
+    Public instances (``loop.child``) need the default loop, as in gevent;
+    geventc's own process code watches children from any thread's loop."""
 
     def __init__(self, loop lp, int pid, trace=0, ref=True):
         if not lp.default:
             raise TypeError('child watchers are only available on the default loop')
+        self._setup(lp, pid, trace, ref)
+
+    cdef int _setup(self, loop lp, int pid, trace, ref) except -1:
         if pid <= 0:
             raise ValueError('geventc child watchers need a specific pid > 0, not %r' % (pid,))
         self._pid = pid
@@ -1510,37 +1531,72 @@ cdef class child(watcher):
         libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, 0, libev.EV_READ)
         _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
         self._init_common(lp, ref, None)
+        return 0
 
     def start(self, callback, *args):
         self._check_startable()
         if not callable(callback):
             raise TypeError('Expected callable, not %r' % (callback,))
-        if self._pidfd < 0:
-            self._pidfd = _os.pidfd_open(self._pid)
-            libev.ev_io_set(&self._io, self._pidfd, libev.EV_READ)
-        self._start(callback, args)
+        if self._pidfd < 0 and not self._gone:
+            try:
+                self._pidfd = _os.pidfd_open(self._pid)
+            except ProcessLookupError:
+                # Exited and reaped already (by a watcher of ours, or by
+                # someone else): report it at the next turn of the loop.
+                self._gone = True
+            else:
+                _children.alive_again(self._pid)
+                libev.ev_io_set(&self._io, self._pidfd, libev.EV_READ)
+        if self._gone:
+            self._callback = callback
+            self._args = args
+            libev.ev_feed_event(self.loop._ptr, self._w, libev.EV_READ)
+            self._on_started()
+        else:
+            self._start(callback, args)
+        _active_children.add(self)
 
     cdef int _stop(self) except -1:
-        watcher._stop(self)
+        _active_children.discard(self)
+        try:
+            watcher._stop(self)
+        finally:
+            self._close_pidfd()
+        return 0
+
+    cdef int _close_pidfd(self) noexcept:
         if self._pidfd >= 0:
+            if self.loop is not None and self.loop._ptr != NULL:
+                libev.ev_io_stop(self.loop._ptr, &self._io)
             try:
-                _os.close(self._pidfd)
+                _os_close(self._pidfd)
             except OSError:
                 pass
             self._pidfd = -1
         return 0
 
+    cdef int _disown(self) except -1:
+        # In a forked child: this is the parent's child, never ours to wait
+        # for. Report it gone at once rather than keep the loop alive for it.
+        self._close_pidfd()
+        self._gone = True
+        self._foreign = True
+        if self.loop is not None and self.loop._ptr != NULL and self._callback is not None:
+            libev.ev_feed_event(self.loop._ptr, self._w, libev.EV_READ)
+        return 0
+
     cdef int _invoke(self, int revents) noexcept:
         cdef object keep = self
+        if not self._self_ref:
+            return 0  # stopped while an event was queued
         try:
-            try:
-                pid, status = _os.waitpid(self._pid, _os.WNOHANG)
-            except ChildProcessError:
-                # Someone else reaped it: report it gone, status unknown.
-                pid, status = self._pid, 0
-            if pid == 0:
-                return 0
-            self.rpid = pid
+            if self._foreign:
+                status = 0
+            else:
+                status = _children.reap(self._pid, self._pidfd)
+                if status is None:
+                    return 0
+            self.rpid = self._pid
             self.rstatus = status
             cb = self._callback
             args = self._args
@@ -1556,8 +1612,35 @@ cdef class child(watcher):
     def pid(self):
         return self._pid
 
+    @property
+    def pidfd(self):
+        """The pidfd watched while active (-1 otherwise): signalling through
+        it can never reach a process that took over a recycled pid."""
+        return self._pidfd
+
     def _format(self):
         return ' pid=%r rstatus=%r' % (self._pid, self.rstatus)
+
+
+def _default_loop():
+    """The live default loop, or None (for handing over children, see geventc.os)."""
+    current = _default_loop_ref() if _default_loop_ref is not None else None
+    if current is None or (<loop>current)._ptr == NULL or (<loop>current)._destroyed:
+        return None
+    return current
+
+
+def _child_watcher(loop lp, int pid, ref=True):
+    """A child watcher in any loop (geventc's process code, not the public API)."""
+    cdef child w = child.__new__(child)
+    w._setup(lp, pid, 0, ref)
+    return w
+
+
+cdef int _disown_children() except -1:
+    for w in list(_active_children):
+        (<child>w)._disown()
+    return 0
 
 
 @cython.final

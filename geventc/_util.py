@@ -1,12 +1,10 @@
 """Internal helpers (gevent's ``gevent._util``) and the process-level
-``fork`` / ``shutdown``.
+``shutdown`` (``fork`` lives in :mod:`geventc.os`).
 
 Nothing here imports threading or functools at module level: monkey-patching
 must be able to import this before the modules it patches.
 """
-import os as _os
-
-from geventc._hub import _get_hub, reinit
+from geventc._hub import _get_hub
 
 
 class _NoneMarker(object):
@@ -134,17 +132,6 @@ def gmctime():
     """The current UTC time as an RFC 3339 string."""
     import time
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-
-
-def fork():
-    """``os.fork()``; the child's loops are re-initialised (libev's ev_loop_fork).
-
-    geventc's loops are re-initialised by an ``os.register_at_fork`` hook, so
-    a plain ``os.fork()`` works too; this also re-initialises the hub."""
-    pid = _os.fork()
-    if pid == 0:
-        reinit()
-    return pid
 
 
 def shutdown():

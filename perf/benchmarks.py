@@ -437,6 +437,43 @@ def threadpool_apply_concurrent(n, m):
         join_all(spawn_all(worker, [(per,)] * THREADPOOL_GREENLETS))
 
 
+# --------------------------------------------------------------------------
+# child processes
+
+@benchmark('subprocess_run_true', title="subprocess.run(['true']): start, wait, reap",
+           op='run', default=400, quick=100)
+def subprocess_run_true(n, m):
+    with feature():
+        from geventc.subprocess import run
+    run(['true'])
+    with m.timing():
+        for _ in range(n):
+            run(['true'])
+
+
+@benchmark('subprocess_check_output', title="subprocess.check_output(['echo', 'x']): one pipe read to its end",
+           op='run', default=300, quick=80)
+def subprocess_check_output(n, m):
+    with feature():
+        from geventc.subprocess import check_output
+    check_output(['echo', 'x'])
+    with m.timing():
+        for _ in range(n):
+            check_output(['echo', 'x'])
+
+
+@benchmark('subprocess_communicate_1mb', title='Popen(cat).communicate(1 MB): both pipes, in greenlets',
+           op='run', default=100, quick=30)
+def subprocess_communicate(n, m):
+    with feature():
+        from geventc.subprocess import Popen, PIPE
+    data = b'x' * (1 << 20)
+    with m.timing():
+        for _ in range(n):
+            out, _ = Popen(['cat'], stdin=PIPE, stdout=PIPE, stderr=PIPE).communicate(data)
+            assert len(out) == len(data)
+
+
 @benchmark('resolver_getaddrinfo_localhost', title="thread resolver: getaddrinfo('localhost', 80)",
            op='lookup', default=10_000, quick=2_000)
 def resolver_getaddrinfo(n, m):

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.filterwarnings('error')
 
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
            'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
-           'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject']
+           'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject',
+           'gevent.os', 'gevent.subprocess', 'gevent.signal']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -42,6 +43,17 @@ EXTRA = {
     'gevent._hub_local': ['get_hub_class', 'set_hub', 'get_loop', 'set_loop', 'set_default_hub_class'],
     'gevent._ident': ['IdentRegistry'],
     'gevent._interfaces': ['ILoop', 'IWatcher', 'ICallback'],
+    'gevent.os': ['tp_read', 'tp_write', 'make_nonblocking', 'nb_read', 'nb_write', 'fork',
+                  'fork_gevent', 'fork_and_watch', 'forkpty', 'forkpty_gevent', 'forkpty_and_watch',
+                  'waitpid', 'posix_spawn', 'posix_spawnp', 'close', 'ignored_errors',
+                  '_reap_children', '_watch_child', 'getpid', 'WNOHANG'],
+    'gevent.subprocess': ['Popen', 'call', 'check_call', 'check_output', 'run', 'getoutput',
+                          'getstatusoutput', 'PIPE', 'STDOUT', 'DEVNULL', 'TimeoutExpired',
+                          'CalledProcessError', 'SubprocessError', 'CompletedProcess',
+                          'FileObject', 'MAXFD', 'list2cmdline', 'mswindows', 'os_close',
+                          '_set_inheritable', '_fork_exec', '_posixsubprocess', '_use_posix_spawn',
+                          '_USE_POSIX_SPAWN'],
+    'gevent.signal': ['signal', 'getsignal', 'set_wakeup_fd', 'SIGCHLD', 'SIG_DFL', 'SIG_IGN'],
     'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
                           'config'],
 }
@@ -144,3 +156,17 @@ def test_greenlet_library_compatibility():
 
 def test_version_string():
     assert isinstance(geventc.__version__, str)
+
+
+@pytest.mark.parametrize('modname, names', [
+    ('os', ['fork', 'forkpty', 'waitpid', 'posix_spawn', 'posix_spawnp', 'close']),
+    ('subprocess', ['Popen', 'call', 'check_call', 'check_output', 'run']),
+    ('signal', ['signal', 'getsignal', 'set_wakeup_fd']),
+])
+def test_process_modules_implement_what_monkey_patches(modname, names):
+    # monkey patches a stdlib module with the names in __implements__.
+    mod = importlib.import_module('geventc.' + modname)
+    assert set(names) <= set(mod.__implements__)
+    missing = [n for n in mod.__implements__ + getattr(mod, '__extensions__', []) if not hasattr(mod, n)]
+    assert not missing
+    assert set(mod.__implements__) <= set(mod.__all__)
