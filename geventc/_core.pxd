@@ -100,9 +100,16 @@ cdef class loop:
     cdef object _threadsafe_queue
     cdef object _sigwake_sockets
     cdef object _old_wakeup_fd
+    # Set on a second object over the default loop (loop(default=True)
+    # while one exists): the object that owns the libev loop.
+    cdef loop _owner
+    # The owner's weak set of such objects.
+    cdef object _aliases
     cdef object __weakref__
 
     cdef int _check(self) except -1
+    cdef int _share_default(self, loop owner) except -1
+    cdef int _forget_aliases(self) noexcept
     cdef int _really_destroy(self) noexcept
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
@@ -206,4 +213,3 @@ cdef class stat(watcher):
     cdef libev.ev_stat _stat
     cdef bytes _cpath
     cdef object _path
-    cdef double _interval

@@ -23,7 +23,7 @@ Design notes
 """
 
 cimport cython
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.ref cimport PyObject, PyTypeObject, Py_INCREF, Py_DECREF
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.errno cimport errno, EBADF
@@ -65,6 +65,34 @@ MINPRI = libev.EV_MINPRI
 
 cdef int _IO_EVENTS_MASK = libev.EV_READ | libev.EV_WRITE
 
+# gevent.core's names for libev's event bits, backends and flags.
+READWRITE = libev.EV_READ | libev.EV_WRITE
+TIMER = libev.EV_TIMER
+PERIODIC = libev.EV_PERIODIC
+SIGNAL = libev.EV_SIGNAL
+CHILD = libev.EV_CHILD
+STAT = libev.EV_STAT
+IDLE = libev.EV_IDLE
+PREPARE = libev.EV_PREPARE
+CHECK = libev.EV_CHECK
+EMBED = libev.EV_EMBED
+FORK = libev.EV_FORK
+CLEANUP = libev.EV_CLEANUP
+ASYNC = libev.EV_ASYNC
+CUSTOM = libev.EV_CUSTOM
+BACKEND_SELECT = libev.EVBACKEND_SELECT
+BACKEND_POLL = libev.EVBACKEND_POLL
+BACKEND_EPOLL = libev.EVBACKEND_EPOLL
+BACKEND_KQUEUE = libev.EVBACKEND_KQUEUE
+BACKEND_DEVPOLL = libev.EVBACKEND_DEVPOLL
+BACKEND_PORT = libev.EVBACKEND_PORT
+BACKEND_LINUXAIO = libev.EVBACKEND_LINUXAIO
+BACKEND_IOURING = libev.EVBACKEND_IOURING
+FORKCHECK = libev.EVFLAG_FORKCHECK
+NOINOTIFY = libev.EVFLAG_NOINOTIFY
+SIGNALFD = libev.EVFLAG_SIGNALFD
+NOSIGMASK = libev.EVFLAG_NOSIGMASK
+
 
 @cython.final
 cdef class _EVENTSType:
@@ -88,11 +116,12 @@ def time():
     return libev.ev_time()
 
 
-_flags = [
+# The order libev tries backends in; the names are gevent's.
+_flags = (
     (libev.EVBACKEND_PORT, 'port'),
     (libev.EVBACKEND_KQUEUE, 'kqueue'),
-    (libev.EVBACKEND_IOURING, 'iouring'),
-    (libev.EVBACKEND_LINUXAIO, 'linuxaio'),
+    (libev.EVBACKEND_IOURING, 'linux_iouring'),
+    (libev.EVBACKEND_LINUXAIO, 'linux_aio'),
     (libev.EVBACKEND_EPOLL, 'epoll'),
     (libev.EVBACKEND_POLL, 'poll'),
     (libev.EVBACKEND_SELECT, 'select'),
@@ -101,14 +130,31 @@ _flags = [
     (libev.EVFLAG_NOINOTIFY, 'noinotify'),
     (libev.EVFLAG_SIGNALFD, 'signalfd'),
     (libev.EVFLAG_NOSIGMASK, 'nosigmask'),
-    (libev.EVFLAG_NOTIMERFD, 'notimerfd'),
-]
+)
 _flags_str2int = dict((name, value) for (value, name) in _flags)
-_flags_str2int['io_uring'] = libev.EVBACKEND_IOURING
-_flags_str2int['linux_aio'] = libev.EVBACKEND_LINUXAIO
+
+_events = (
+    (libev.EV_READ, 'READ'),
+    (libev.EV_WRITE, 'WRITE'),
+    (libev.EV__IOFDSET, '_IOFDSET'),
+    (libev.EV_PERIODIC, 'PERIODIC'),
+    (libev.EV_SIGNAL, 'SIGNAL'),
+    (libev.EV_CHILD, 'CHILD'),
+    (libev.EV_STAT, 'STAT'),
+    (libev.EV_IDLE, 'IDLE'),
+    (libev.EV_PREPARE, 'PREPARE'),
+    (libev.EV_CHECK, 'CHECK'),
+    (libev.EV_EMBED, 'EMBED'),
+    (libev.EV_FORK, 'FORK'),
+    (libev.EV_CLEANUP, 'CLEANUP'),
+    (libev.EV_ASYNC, 'ASYNC'),
+    (libev.EV_CUSTOM, 'CUSTOM'),
+    (libev.EV_ERROR, 'ERROR'),
+)
 
 
 def _flags_to_list(unsigned int flags):
+    """The names of the bits set in *flags*; unnamed bits last, as one int."""
     result = []
     for code, name in _flags:
         if flags & code:
@@ -121,8 +167,10 @@ def _flags_to_list(unsigned int flags):
     return result
 
 
-def _str_to_flags(flags):
+def _flags_to_int(flags):
     """Accept an int, 'epoll', 'select,poll', ['select', 'poll'] or a mix."""
+    if not flags:
+        return 0
     if isinstance(flags, bool):
         raise TypeError('flags must be a string, int or sequence, not bool')
     if isinstance(flags, int):
@@ -151,15 +199,38 @@ def _str_to_flags(flags):
     return result
 
 
+def _str_hex(flag):
+    if isinstance(flag, int):
+        return hex(flag)
+    return str(flag)
+
+
 def _check_flags(unsigned int flags):
+    # Like libev, a set of backends is fine when any of them is supported.
     flags &= libev.EVBACKEND_MASK
     if not flags:
         return
     if not (flags & libev.EVBACKEND_ALL):
         raise ValueError('Invalid value for backend: 0x%x' % flags)
-    unsupported = flags & ~libev.ev_supported_backends()
-    if unsupported:
-        raise ValueError('Unsupported backend: %s' % '|'.join(str(x) for x in _flags_to_list(unsupported)))
+    if not (flags & libev.ev_supported_backends()):
+        raise ValueError('Unsupported backend: %s'
+                         % '|'.join([_str_hex(x) for x in _flags_to_list(flags)]))
+
+
+def _events_to_str(int events):
+    """``'READ|WRITE'`` for a watcher's event mask; unnamed bits in hex."""
+    result = []
+    cdef int code
+    for flag, name in _events:
+        code = flag
+        if events & code:
+            result.append(name)
+            events &= ~code
+        if not events:
+            break
+    if events:
+        result.append(hex(events))
+    return '|'.join(result)
 
 
 def supported_backends():
@@ -276,7 +347,7 @@ cdef class loop:
             flags = env if env else 0
             if isinstance(flags, str) and flags.strip().isdigit():
                 flags = int(flags)
-        c_flags = _str_to_flags(flags)
+        c_flags = _flags_to_int(flags)
         _check_flags(c_flags)
         self._origflags = c_flags
         # libev would re-read LIBEV_FLAGS as a number; it was parsed above.
@@ -285,8 +356,10 @@ cdef class loop:
             default = _threading.current_thread() is _threading.main_thread()
         if default:
             current = _default_loop_ref() if _default_loop_ref is not None else None
-            if current is not None and (<loop>current)._ptr != NULL:
-                default = False
+            if current is not None and (<loop>current)._ptr != NULL \
+                    and not (<loop>current)._destroyed:
+                self._share_default(<loop>current)
+                return
         before = _fd_snapshot()
         self._ptr = libev.ev_loop_new(c_flags)
         if self._ptr == NULL:
@@ -309,7 +382,42 @@ cdef class loop:
             self._install_signal_wakeup()
         _live_loops.add(self)
 
+    cdef int _share_default(self, loop owner) except -1:
+        # As gevent's loop(default=True): another object over the same libev
+        # default loop. It owns no libev state (the owner does, and outlives
+        # it), has its own callback queue, and destroying either one
+        # destroys the loop for both.
+        self._owner = owner
+        self._ptr = owner._ptr
+        self._backend_fd = owner._backend_fd
+        self._origflags = owner._origflags
+        self._default = True
+        if owner._aliases is None:
+            owner._aliases = _weakref.WeakSet()
+        owner._aliases.add(self)
+        return 0
+
+    cdef int _forget_aliases(self) noexcept:
+        # The libev loop is going away: no alias may keep its pointer.
+        cdef loop alias
+        if self._aliases is None:
+            return 0
+        for obj in list(self._aliases):
+            alias = <loop>obj
+            alias._destroyed = True
+            alias._ptr = NULL
+            alias._backend_fd = -1
+            alias._cb_head = None
+            alias._cb_tail = None
+            alias._cb_count = 0
+        self._aliases = None
+        return 0
+
     def __dealloc__(self):
+        if self._owner is not None:
+            # The owner frees the libev loop.
+            self._ptr = NULL
+            return
         if self._ptr != NULL:
             self._remove_signal_wakeup()
             libev.ev_loop_destroy(self._ptr)
@@ -568,8 +676,9 @@ cdef class loop:
     def run_callback_threadsafe(self, func, *args):
         """``run_callback`` that may be called from any thread; wakes the loop."""
         cdef callback cb = self.run_callback_c(func, args)
+        cdef loop base = self._owner if self._owner is not None else self
         if self._ptr != NULL and not self._destroyed:
-            libev.ev_async_send(self._ptr, &self._threadsafe_async)
+            libev.ev_async_send(base._ptr, &base._threadsafe_async)
         return cb
 
     cdef int _drain_threadsafe(self) except -1:
@@ -703,9 +812,10 @@ cdef class loop:
         Called from inside the loop (a callback, or a greenlet the loop
         switched to), libev's frames are still on the hub's stack: the loop
         is freed when ev_run returns, never under it."""
-        global _default_loop_ref
         if self._ptr == NULL or self._destroyed:
             return False
+        if self._owner is not None:
+            return self._owner.destroy()
         if self._runner is not None and self._runner is _getcurrent():
             raise RuntimeError('a loop cannot be destroyed from its own callbacks; '
                                'destroy it from another greenlet (e.g. hub.destroy())')
@@ -717,6 +827,7 @@ cdef class loop:
         self._cb_tail = None
         self._cb_count = 0
         _live_loops.discard(self)
+        self._forget_aliases()
         if libev.ev_depth(self._ptr) > 0:
             libev.ev_break(self._ptr, libev.EVBREAK_ALL)
         else:
@@ -735,6 +846,8 @@ cdef class loop:
 
     def reinit(self):
         """Re-create libev's kernel state, as needed in a forked child."""
+        if self._owner is not None:
+            return self._owner.reinit()
         if self._ptr != NULL and not self._destroyed:
             self._after_fork()
 
@@ -780,7 +893,8 @@ cdef class loop:
 
     @property
     def ptr(self):
-        return <size_t>self._ptr
+        # A destroyed loop may still be freeing itself (ev_run on the stack).
+        return 0 if self._destroyed else <size_t>self._ptr
 
     @property
     def default(self):
@@ -1225,10 +1339,10 @@ cdef class io(watcher):
         if lp._backend_fd >= 0 and fd == lp._backend_fd:
             # libev asserts (aborts the process) on its own epoll fd.
             raise ValueError("fd %d is the event loop's own descriptor" % (fd,))
-        if events < 0 or events & ~_IO_EVENTS_MASK:
+        if events < 0 or events & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (events,))
         self._w = <libev.ev_watcher*>&self._io
-        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events)
+        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events & _IO_EVENTS_MASK)
         _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
         self._init_common(lp, ref, priority)
 
@@ -1250,24 +1364,21 @@ cdef class io(watcher):
 
     @property
     def events(self):
-        return self._io.events & _IO_EVENTS_MASK
+        # As gevent's: libev's own field, with its _IOFDSET bit until the
+        # loop has taken note of a new fd or mask.
+        return self._io.events
 
     @events.setter
     def events(self, int value):
         if libev.ev_is_active(&self._io):
             raise AttributeError("'io' watcher attribute 'events' is read-only while watcher is active")
-        if value < 0 or value & ~_IO_EVENTS_MASK:
+        if value < 0 or value & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (value,))
-        libev.ev_io_set(&self._io, self._io.fd, value)
+        libev.ev_io_set(&self._io, self._io.fd, value & _IO_EVENTS_MASK)
 
     @property
     def events_str(self):
-        names = []
-        if self._io.events & libev.EV_READ:
-            names.append('READ')
-        if self._io.events & libev.EV_WRITE:
-            names.append('WRITE')
-        return '|'.join(names)
+        return _events_to_str(self._io.events)
 
     def _format(self):
         return ' fd=%s events=%s' % (self._io.fd, self.events_str)
@@ -1300,9 +1411,12 @@ cdef class timer(watcher):
 
     def start(self, callback, *args, update=None):
         self._check_startable()
-        if update is None or update:
-            # Sleeping is measured against the clock, not the loop's cached
-            # time, which may be stale after a long run of callbacks.
+        if update is None:
+            # As gevent: the cached time is stale only after a run of
+            # callbacks (greenlets run from them); otherwise it is the time
+            # of the last poll, and the clock is not read again.
+            update = self.loop._running_callbacks
+        if update:
             libev.ev_now_update(self.loop._ptr)
         if not libev.ev_is_active(&self._timer):
             libev.ev_timer_set(&self._timer, self._after, self._repeat)
@@ -1533,9 +1647,9 @@ cdef class stat(watcher):
         if b'\0' in self._cpath:
             raise ValueError('embedded null byte in path')
         # gevent takes the interval as a C float: report the same value.
-        self._interval = <float>_check_seconds(interval, 'interval')
+        cdef double c_interval = <float>_check_seconds(interval, 'interval')
         self._w = <libev.ev_watcher*>&self._stat
-        libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, self._interval)
+        libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, c_interval)
         _set_ops(self, <void*>libev.ev_stat_start, <void*>libev.ev_stat_stop)
         self._init_common(lp, ref, priority)
 
@@ -1545,7 +1659,8 @@ cdef class stat(watcher):
 
     @property
     def interval(self):
-        return self._interval
+        # libev raises a too-small interval when the watcher starts.
+        return self._stat.interval
 
     @property
     def _paths(self):
@@ -1579,3 +1694,14 @@ cdef object _stat_result(libev.ev_statdata* st):
         {'st_atime': _stat_float(&st.st_atim), 'st_mtime': _stat_float(&st.st_mtim),
          'st_ctime': _stat_float(&st.st_ctim), 'st_atime_ns': _stat_ns(&st.st_atim),
          'st_mtime_ns': _stat_ns(&st.st_mtim), 'st_ctime_ns': _stat_ns(&st.st_ctim)})
+
+
+# ``async`` is a keyword since Python 3.7; gevent still offers the old name
+# (``loop.async``, ``core.async``) beside ``async_``. Cython cannot spell the
+# attribute in a class body, so it goes into the finished type's dict.
+cdef extern from "Python.h":
+    void PyType_Modified(object t)
+
+(<object>(<PyTypeObject*>loop).tp_dict)['async'] = loop.__dict__['async_']
+PyType_Modified(loop)
+globals()['async'] = async_
