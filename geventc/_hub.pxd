@@ -22,6 +22,13 @@ cdef class HubBase(greenlet):
     cdef public object _threadpool
     cdef object _exception_stream
     cdef bint _destroyed
+    # As gevent's hub: a number per hub made, and the registry behind the
+    # minimal_ident of the greenlets it runs (made when first needed).
+    cdef public object minimal_ident
+    cdef object _ident_registry
+    # As gevent's TrackedRawGreenlet, the hub is part of the spawn tree.
+    cdef public object spawning_greenlet
+    cdef public object spawn_tree_locals
 
     cpdef switch(self)
     cpdef wait(self, watcher)

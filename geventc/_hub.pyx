@@ -257,6 +257,11 @@ cdef str _describe_wait(object glet):
     return '%s: %s' % (where, line) if line else where
 
 
+# How many hubs were made: each one's minimal_ident (as gevent's, there may
+# be holes; hubs are few).
+cdef long _hub_counter = 0
+
+
 cdef class HubBase(greenlet):
     """The compiled part of the hub: switching and waiting."""
 
@@ -285,6 +290,20 @@ cdef class HubBase(greenlet):
         self.thread_ident = PyThread_get_thread_ident()
         self.format_context = None
         self.name = ''
+        global _hub_counter
+        _hub_counter += 1
+        self.minimal_ident = _hub_counter
+        _track_tree(self)
+
+    @property
+    def ident_registry(self):
+        if self._ident_registry is None:
+            self._ident_registry = _IdentRegistry()
+        return self._ident_registry
+
+    @ident_registry.setter
+    def ident_registry(self, value):
+        self._ident_registry = value
 
     @property
     def main_hub(self):
@@ -1552,7 +1571,6 @@ cdef class _IdentRegistry:
     def __len__(self):
         return len(self._registry)
 
-cdef _IdentRegistry _ident_registry = _IdentRegistry()
 
 
 cdef class SpawnedLink:
@@ -1683,20 +1701,35 @@ cdef _Frame _extract_stack(int limit):
     return newest
 
 
-cdef int _track_spawn(Greenlet glet, int limit) except -1:
+cdef object _spawner_tree_locals(object spawner):
     # As gevent: a greenlet shares its spawner's tree locals; the children
     # of a root (parentless, e.g. main) greenlet each start a new tree.
+    if isinstance(spawner, Greenlet):
+        return (<Greenlet>spawner).spawn_tree_locals
+    if isinstance(spawner, HubBase):
+        tree_locals = (<HubBase>spawner).spawn_tree_locals
+        if tree_locals is None:
+            tree_locals = (<HubBase>spawner).spawn_tree_locals = {}
+        return tree_locals
+    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+    if tree_locals is _NONE:
+        tree_locals = {}
+        if (<greenlet>spawner).parent is not None:
+            spawner.spawn_tree_locals = tree_locals
+    return tree_locals
+
+
+cdef int _track_tree(HubBase hub) except -1:
+    cdef object spawner = <object>PyGreenlet_GetCurrent()
+    hub.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    hub.spawn_tree_locals = _spawner_tree_locals(spawner)
+    return 0
+
+
+cdef int _track_spawn(Greenlet glet, int limit) except -1:
     cdef object spawner = <object>PyGreenlet_GetCurrent()
     glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    if isinstance(spawner, Greenlet):
-        glet.spawn_tree_locals = (<Greenlet>spawner).spawn_tree_locals
-    else:
-        tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
-        if tree_locals is _NONE:
-            tree_locals = {}
-            if (<greenlet>spawner).parent is not None:
-                spawner.spawn_tree_locals = tree_locals
-        glet.spawn_tree_locals = tree_locals
+    glet.spawn_tree_locals = _spawner_tree_locals(spawner)
     glet.spawning_stack = _extract_stack(limit)
     return 0
 
@@ -1755,16 +1788,17 @@ cdef class Greenlet(greenlet):
 
     @property
     def minimal_ident(self):
+        # Unique among the greenlets of our hub (gevent: of the parent,
+        # which must be a hub: anything else raises TypeError).
         if self._ident is None:
-            self._ident = _ident_registry.get_ident(self)
+            self._ident = (<HubBase?>self.parent).ident_registry.get_ident(self)
         return self._ident
 
     @property
     def name(self):
         name = self.__dict__.get('name')
         if name is None:
-            name = 'Greenlet-%d' % (self.minimal_ident,)
-            self.__dict__['name'] = name
+            return 'Greenlet-%d' % (self.minimal_ident,)
         return name
 
     @name.setter
@@ -1775,6 +1809,10 @@ cdef class Greenlet(greenlet):
         return self._start_event is not None and self._exc_info is None
 
     cdef bint _dead(self):
+        if PyGreenlet_GetCurrent() is self:
+            # Running, maybe still between its start callback and run()
+            # (a switch tracer sees that moment).
+            return False
         if self._start_event is _cancelled_start_event:
             return True
         if self._start_event is not None and self._start_event is not _start_completed_event \
@@ -1810,12 +1848,12 @@ cdef class Greenlet(greenlet):
 
     def __repr__(self):
         classname = type(self).__name__
-        # As gevent: the name shows once it was read or assigned.
-        name = self.__dict__.get('name')
-        if name is None:
+        # As gevent: the name shows once assigned or once minimal_ident
+        # was made (making one just for the repr would cost a weakref).
+        if self._ident is None and 'name' not in self.__dict__:
             result = '<%s at %s' % (classname, hex(id(self)))
         else:
-            result = '<%s "%s" at %s' % (classname, name, hex(id(self)))
+            result = '<%s "%s" at %s' % (classname, self.name, hex(id(self)))
         formatted = self._formatinfo()
         if formatted:
             result += ': ' + formatted
@@ -2091,10 +2129,9 @@ cdef class Greenlet(greenlet):
     def kill(self, exception=GreenletExit, block=True, timeout=None):
         """Raise *exception* in the greenlet; wait for it to die if *block*."""
         cdef Waiter waiter
-        self._cancel_start()
-        if self._dead():
-            self._handle_death_before_start((exception,))
-        else:
+        if not self._maybe_kill_before_start(exception):
+            if self.ready():
+                return
             waiter = Waiter(self.parent) if block else None
             _hub_run_callback(<HubBase?>self.parent, _kill, (self, exception, waiter))
             if block:
@@ -2200,12 +2237,7 @@ cdef int _track_raw_spawn(object glet) except -1:
     # gevent's TrackedRawGreenlet: the tree, but no stack (too costly here).
     spawner = getcurrent()
     glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
-    if tree_locals is _NONE:
-        tree_locals = {}
-        if spawner.parent is not None:
-            spawner.spawn_tree_locals = tree_locals
-    glet.spawn_tree_locals = tree_locals
+    glet.spawn_tree_locals = _spawner_tree_locals(spawner)
     return 0
 
 

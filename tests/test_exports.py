@@ -46,7 +46,7 @@ EXTRA = {
 
 # gevent.monkey's __all__ names the patch_* functions, which are not there
 # yet: its bookkeeping names are checked on their own.
-MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched',
+MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched', 'patch_sys',
                 'patch_module', 'patch_item', 'remove_item', 'saved', 'MonkeyPatchWarning']
 # Names gevent's tests import from these private modules.
 PRIVATE_NAMES = {
