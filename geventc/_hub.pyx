@@ -470,6 +470,10 @@ cdef class HubBase(greenlet):
                 greenlet.throw(self, HubDestroyed(destroy_loop))
             except HubDestroyed:
                 pass
+            except greenlet_error:
+                # The hub belongs to another thread (that thread may have
+                # ended): it cannot be unwound from here, as in gevent.
+                pass
 
     # -- errors ----------------------------------------------------------------
 
@@ -2225,20 +2229,25 @@ def spawn_raw(function, *args, **kwargs):
         import functools
         function = functools.partial(function, *args, **kwargs)
         args = ()
-    g = _greenlet_type(function, hub)
     if _config.track_greenlet_tree:
-        _track_raw_spawn(g)
+        g = TrackedRawGreenlet(function, hub)
+    else:
+        g = _greenlet_type(function, hub)
     hub.loop.run_callback(g.switch, *args)
     g.loop = hub.loop
     return g
 
 
-cdef int _track_raw_spawn(object glet) except -1:
-    # gevent's TrackedRawGreenlet: the tree, but no stack (too costly here).
-    spawner = getcurrent()
-    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    glet.spawn_tree_locals = _spawner_tree_locals(spawner)
-    return 0
+cdef class TrackedRawGreenlet(greenlet):
+    """A plain greenlet in the spawn tree: ``spawning_greenlet`` and
+    ``spawn_tree_locals``, but no ``spawning_stack`` (too costly for
+    ``spawn_raw``), as gevent's."""
+
+    def __init__(self, function, parent):
+        greenlet.__init__(self, function, parent)
+        spawner = <object>PyGreenlet_GetCurrent()
+        self.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+        self.spawn_tree_locals = _spawner_tree_locals(spawner)
 
 
 def spawn_link(function, *args, **kwargs):

@@ -658,3 +658,16 @@ def test_patch_sys_leaves_the_streams_alone():
     assert (sys.stdin, sys.stdout, sys.stderr) == before
     assert monkey.get_original('sys', 'stderr') is sys.stderr
     assert not monkey.is_module_patched('sys')
+
+
+def test_spawn_raw_makes_a_tracked_raw_greenlet():
+    from greenlet import getcurrent
+    from geventc._greenlet_primitives import TrackedRawGreenlet, get_reachable_greenlets
+    g = gevent.spawn_raw(lambda: None)
+    assert isinstance(g, TrackedRawGreenlet)
+    assert g.spawning_greenlet() is getcurrent()
+    assert g in get_reachable_greenlets()
+    g.greenlet_tree_is_ignored = True
+    assert g not in get_reachable_greenlets()
+    gevent.sleep(0)
+    assert g.dead

@@ -56,6 +56,7 @@ PRIVATE_NAMES = {
     'gevent._util': ['Lazy', 'LazyOnClass', 'readproperty', '_NONE', 'copy_globals',
                      'update_wrapper', 'gmctime'],
     'gevent.monkey': MONKEY_NAMES,
+    'gevent._greenlet_primitives': ['TrackedRawGreenlet', 'get_reachable_greenlets'],
 }
 
 _PROBE = r"""
