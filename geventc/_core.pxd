@@ -7,10 +7,36 @@ from posix.signal cimport sigaction_t
 from geventc.includes cimport libev
 
 
+cdef struct io_link:
+    # An io watcher's libev struct (first: libev's pointer to the watcher is
+    # a pointer to this) linked into its loop's list of active io watchers.
+    libev.ev_io io
+    io_link* prev
+    io_link* next
+
+
+cdef struct fd_check:
+    # What libev will hand to the kernel (epoll_ctl) at the start of its
+    # next iteration: the fds whose io watchers were started or stopped
+    # since. libev aborts on a closed fd there, so they are checked first,
+    # by the `prepare` watcher, and a closed fd's watchers are killed (as
+    # libev itself does without its asserts: stopped, told READ|WRITE|ERROR).
+    libev.ev_prepare prepare
+    io_link* active             # every active io watcher of the loop
+    int* counts                 # active io watchers per fd
+    int counts_len
+    int* touched                # fds to check, in no order, maybe repeated
+    int ntouched
+    int touched_cap
+    # An allocation failed: check every active watcher's fd instead.
+    bint check_all
+
+
 cdef struct loop_state:
     # Reached from libev's release/acquire callbacks, which run without the
     # GIL and so cannot touch the Python object that owns this struct.
     PyThreadState* tstate
+    fd_check fds
 
 
 cdef enum:
@@ -162,7 +188,7 @@ cdef class watcher:
 
 
 cdef class io(watcher):
-    cdef libev.ev_io _io
+    cdef io_link _link
 
 
 cdef class timer(watcher):

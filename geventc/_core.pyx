@@ -27,6 +27,7 @@ from cpython.ref cimport PyObject, PyTypeObject, Py_INCREF, Py_DECREF
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.errno cimport errno, EBADF
+from libc.stdlib cimport realloc, free
 from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
@@ -369,6 +370,7 @@ cdef class loop:
         if self._default:
             _default_loop_ref = _weakref.ref(self)
         self._state.tstate = NULL
+        _fd_check_init(&self._state.fds)
         libev.ev_set_userdata(self._ptr, &self._state)
         libev.ev_set_loop_release_cb(self._ptr, _release_gil, _acquire_gil)
         self._threadsafe_queue = None
@@ -422,6 +424,7 @@ cdef class loop:
             self._remove_signal_wakeup()
             libev.ev_loop_destroy(self._ptr)
             self._ptr = NULL
+        _fd_check_free(&self._state.fds)
 
     cdef int _check(self) except -1:
         if self._ptr == NULL or self._destroyed:
@@ -486,6 +489,9 @@ cdef class loop:
         if self._ptr == NULL:
             return 0
         libev.ev_loop_fork(self._ptr)
+        # libev gives every fd to the new kernel state: check them all.
+        self._state.fds.check_all = True
+        _fd_touch(self._ptr, &self._state.fds, -1)
         if self._sigwake_sockets is not None:
             # The parent still owns the old pair: a signal in the child must
             # not wake the parent's loop.
@@ -842,6 +848,7 @@ cdef class loop:
         libev.ev_loop_destroy(self._ptr)
         self._ptr = NULL
         self._backend_fd = -1
+        _fd_check_free(&self._state.fds)
         return 0
 
     def reinit(self):
@@ -1061,6 +1068,176 @@ def _after_fork_in_child():
             _traceback.print_exc()
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- closed fds and libev -------------------------------------------------------
+#
+# libev hands a started (or, with others left on the fd, stopped) io
+# watcher's fd to the kernel at the start of its next iteration, and its
+# asserts abort the process when the fd was closed meanwhile (os.close() in
+# another greenlet, say). The io watchers' start and stop below keep the
+# list of fds to look at; a prepare watcher, which libev runs right before
+# that step, checks them and kills a closed fd's watchers first.
+
+cdef void _fd_check_init(fd_check* fc) noexcept:
+    fc.active = NULL
+    fc.counts = NULL
+    fc.counts_len = 0
+    fc.touched = NULL
+    fc.ntouched = 0
+    fc.touched_cap = 0
+    fc.check_all = False
+    libev.ev_prepare_init(&fc.prepare, <libev.ev_prepare_cb>_fd_check_cb)
+    # After every other prepare and fed event, which may close fds too.
+    libev.ev_set_priority(&fc.prepare, libev.EV_MINPRI)
+
+
+cdef void _fd_check_free(fd_check* fc) noexcept:
+    # The libev loop is gone: its watchers' links go with it.
+    free(fc.counts)
+    free(fc.touched)
+    fc.counts = NULL
+    fc.touched = NULL
+    fc.counts_len = 0
+    fc.touched_cap = 0
+    fc.ntouched = 0
+    fc.active = NULL
+
+
+cdef int _fd_count_add(fd_check* fc, int fd, int delta) noexcept nogil:
+    # The number of active io watchers left on *fd*, or -1 if unknown.
+    cdef int n
+    cdef int i
+    cdef int* grown
+    if fd >= fc.counts_len:
+        if delta < 0:
+            return -1
+        n = fc.counts_len * 2 if fc.counts_len else 64
+        while n <= fd:
+            n *= 2
+        grown = <int*>realloc(fc.counts, n * sizeof(int))
+        if grown == NULL:
+            return -1
+        for i in range(fc.counts_len, n):
+            grown[i] = 0
+        fc.counts = grown
+        fc.counts_len = n
+    fc.counts[fd] += delta
+    return fc.counts[fd]
+
+
+cdef void _fd_touch(libev.ev_loop* ptr, fd_check* fc, int fd) noexcept nogil:
+    cdef int* grown
+    cdef int n
+    if fc.ntouched == fc.touched_cap:
+        n = fc.touched_cap * 2 if fc.touched_cap else 16
+        grown = <int*>realloc(fc.touched, n * sizeof(int))
+        if grown == NULL:
+            fc.check_all = True
+        else:
+            fc.touched = grown
+            fc.touched_cap = n
+    if fc.ntouched < fc.touched_cap:
+        fc.touched[fc.ntouched] = fd
+        fc.ntouched += 1
+    if not libev.ev_is_active(&fc.prepare):
+        libev.ev_prepare_start(ptr, &fc.prepare)
+        libev.ev_unref(ptr)
+
+
+cdef void _io_start_checked(libev.ev_loop* ptr, libev.ev_watcher* w) noexcept nogil:
+    cdef io_link* link = <io_link*>w
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    libev.ev_io_start(ptr, &link.io)
+    link.prev = NULL
+    link.next = fc.active
+    if fc.active != NULL:
+        fc.active.prev = link
+    fc.active = link
+    if _fd_count_add(fc, link.io.fd, 1) < 0:
+        fc.check_all = True
+    _fd_touch(ptr, fc, link.io.fd)
+
+
+cdef void _io_unlink(fd_check* fc, io_link* link) noexcept nogil:
+    if link.prev != NULL:
+        link.prev.next = link.next
+    else:
+        fc.active = link.next
+    if link.next != NULL:
+        link.next.prev = link.prev
+    link.prev = NULL
+    link.next = NULL
+
+
+cdef void _io_stop_checked(libev.ev_loop* ptr, libev.ev_watcher* w) noexcept nogil:
+    cdef io_link* link = <io_link*>w
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    cdef int left
+    if libev.ev_is_active(&link.io):
+        _io_unlink(fc, link)
+        left = _fd_count_add(fc, link.io.fd, -1)
+        if left != 0:
+            # Others stay on the fd: libev changes its kernel mask.
+            _fd_touch(ptr, fc, link.io.fd)
+    libev.ev_io_stop(ptr, &link.io)
+
+
+cdef bint _fd_closed(int fd) noexcept nogil:
+    return fcntl(fd, F_GETFD) == -1 and errno == EBADF
+
+
+cdef void _kill_fd(libev.ev_loop* ptr, fd_check* fc, int fd) noexcept:
+    # libev's own fd_kill: stop each watcher, then tell it READ|WRITE|ERROR.
+    # Its callback runs (and drops the watcher's reference to itself) when
+    # libev invokes the pending watchers.
+    cdef io_link* link = fc.active
+    cdef io_link* nxt
+    cdef io w
+    while link != NULL:
+        nxt = link.next
+        if link.io.fd == fd:
+            w = <io>link.io.data
+            _io_unlink(fc, link)
+            _fd_count_add(fc, fd, -1)
+            if w._unrefed:
+                libev.ev_ref(ptr)
+                w._unrefed = False
+            libev.ev_io_stop(ptr, &link.io)
+            libev.ev_feed_event(ptr, &link.io, libev.EV_READ | libev.EV_WRITE | libev.EV_ERROR)
+        link = nxt
+
+
+cdef void _fd_check_cb(libev.ev_loop* ptr, libev.ev_prepare* p, int revents) noexcept:
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    cdef io_link* link
+    cdef int fd
+    cdef int i
+    cdef bint killed = False
+    if fc.check_all:
+        fc.check_all = False
+        link = fc.active
+        while link != NULL:
+            fd = link.io.fd
+            link = link.next
+            if _fd_closed(fd):
+                _kill_fd(ptr, fc, fd)
+                killed = True
+                link = fc.active
+    else:
+        for i in range(fc.ntouched):
+            fd = fc.touched[i]
+            if 0 <= fd < fc.counts_len and fc.counts[fd] > 0 and _fd_closed(fd):
+                _kill_fd(ptr, fc, fd)
+                killed = True
+    fc.ntouched = 0
+    libev.ev_ref(ptr)
+    libev.ev_prepare_stop(ptr, &fc.prepare)
+    if killed:
+        # The killed watchers' callbacks run next, before libev would poll:
+        # the greenlets they wake may queue callbacks, which must not wait
+        # for that poll. End this iteration; run() goes round again.
+        libev.ev_break(ptr, libev.EVBREAK_ONE)
 
 
 # -- watchers -------------------------------------------------------------------
@@ -1341,9 +1518,9 @@ cdef class io(watcher):
             raise ValueError("fd %d is the event loop's own descriptor" % (fd,))
         if events < 0 or events & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (events,))
-        self._w = <libev.ev_watcher*>&self._io
-        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events & _IO_EVENTS_MASK)
-        _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
+        self._w = <libev.ev_watcher*>&self._link.io
+        libev.ev_io_init(&self._link.io, <libev.ev_io_cb>_watcher_cb, fd, events & _IO_EVENTS_MASK)
+        _set_ops(self, <void*>_io_start_checked, <void*>_io_stop_checked)
         self._init_common(lp, ref, priority)
 
     def start(self, callback, *args, pass_events=False):
@@ -1353,35 +1530,35 @@ cdef class io(watcher):
 
     @property
     def fd(self):
-        return self._io.fd
+        return self._link.io.fd
 
     @fd.setter
     def fd(self, value):
-        if libev.ev_is_active(&self._io):
+        if libev.ev_is_active(&self._link.io):
             raise AttributeError("'io' watcher attribute 'fd' is read-only while watcher is active")
         _check_fd(value)
-        libev.ev_io_set(&self._io, value, self._io.events & _IO_EVENTS_MASK)
+        libev.ev_io_set(&self._link.io, value, self._link.io.events & _IO_EVENTS_MASK)
 
     @property
     def events(self):
         # As gevent's: libev's own field, with its _IOFDSET bit until the
         # loop has taken note of a new fd or mask.
-        return self._io.events
+        return self._link.io.events
 
     @events.setter
     def events(self, int value):
-        if libev.ev_is_active(&self._io):
+        if libev.ev_is_active(&self._link.io):
             raise AttributeError("'io' watcher attribute 'events' is read-only while watcher is active")
         if value < 0 or value & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (value,))
-        libev.ev_io_set(&self._io, self._io.fd, value & _IO_EVENTS_MASK)
+        libev.ev_io_set(&self._link.io, self._link.io.fd, value & _IO_EVENTS_MASK)
 
     @property
     def events_str(self):
-        return _events_to_str(self._io.events)
+        return _events_to_str(self._link.io.events)
 
     def _format(self):
-        return ' fd=%s events=%s' % (self._io.fd, self.events_str)
+        return ' fd=%s events=%s' % (self._link.io.fd, self.events_str)
 
 
 cdef double _check_seconds(object value, str name) except? -1:
@@ -1700,8 +1877,8 @@ cdef object _stat_result(libev.ev_statdata* st):
 # (``loop.async``, ``core.async``) beside ``async_``. Cython cannot spell the
 # attribute in a class body, so it goes into the finished type's dict.
 cdef extern from "Python.h":
-    void PyType_Modified(object t)
+    void PyType_Modified(PyTypeObject* t)
 
 (<object>(<PyTypeObject*>loop).tp_dict)['async'] = loop.__dict__['async_']
-PyType_Modified(loop)
+PyType_Modified(<PyTypeObject*>loop)
 globals()['async'] = async_

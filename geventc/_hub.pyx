@@ -2298,6 +2298,9 @@ def sleep(seconds=0, ref=True):
     else:
         t = core_timer(lp, secs, 0.0, ref)
         try:
+            # As gevent's: a sleep is measured from now, not from the loop's
+            # cached time (the time of its last poll).
+            lp.update_now()
             hub.wait(t)
         finally:
             t.close()

@@ -1198,3 +1198,75 @@ def test_timer_start_reads_the_clock_only_from_callbacks():
         assert seen[1] >= 0.015
     finally:
         lp.destroy()
+
+
+# ---------------------------------------------------------------------------
+# A watched fd closed behind libev's back: no abort, the watchers are told
+# ---------------------------------------------------------------------------
+# libev (built with its asserts, as the system's is) aborts the process when
+# it hands a closed fd to epoll_ctl. gevent's build aborts in these cases;
+# libev without asserts stops the fd's watchers and tells them
+# READ|WRITE|ERROR, which is what geventc does.
+
+@pytest.mark.geventc_only
+def test_fd_closed_before_the_loop_polls_kills_its_watchers():
+    res = run_python('''
+import os
+import geventc as gevent
+from geventc import core
+from geventc.socket import wait_read
+hub = gevent.get_hub()
+r, w = os.pipe()
+gevent.spawn(os.close, r)
+wait_read(r, timeout=5)         # woken, not timed out
+print('woken')
+
+# Two watchers on one fd, one stopped after the close: libev would change
+# the fd's kernel mask.
+r, w = os.pipe()
+seen = []
+a = hub.loop.io(w, core.WRITE)
+b = hub.loop.io(w, core.READ)
+a.start(lambda events: seen.append(('a', events)), pass_events=True)
+b.start(lambda events: seen.append(('b', events)), pass_events=True)
+gevent.sleep(0.01)              # both are in the kernel now
+os.close(w)
+a.stop()
+gevent.sleep(0.01)
+assert [name for name, _ in seen if name == 'b'] == ['b'], seen
+events = [e for name, e in seen if name == 'b'][0]
+assert events < 0 and events & core.READ and events & core.WRITE, events
+assert not b.active
+assert core._events_to_str(events).endswith('ERROR')
+os.close(r)
+print('ok')
+''')
+    assert_not_killed_by_signal(res)
+    assert_ok(res)
+    assert res.stdout.split() == ['woken', 'ok']
+
+
+@pytest.mark.geventc_only
+def test_fd_closed_in_a_forked_child_before_its_loop_runs():
+    # After fork libev hands every watched fd to the child's new epoll.
+    res = run_python('''
+import os
+import geventc as gevent
+from geventc import core
+hub = gevent.get_hub()
+r, w = os.pipe()
+seen = []
+io = hub.loop.io(r, core.READ)
+io.start(lambda events: seen.append(events), pass_events=True)
+gevent.sleep(0.01)
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    gevent.sleep(0.01)
+    os._exit(0 if seen and seen[0] < 0 else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+''')
+    assert_not_killed_by_signal(res)
+    assert_ok(res)
+    assert res.stdout.strip() == '0'
