@@ -19,7 +19,8 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     _fcntl = None
 
-from geventc._hub import get_hub as _get_hub, reinit as _reinit
+# get_hub is looked up here at each call, as in gevent.os (tools patch it).
+from geventc._hub import get_hub, reinit as _reinit
 
 __implements__ = ['fork']
 __extensions__ = ['tp_read', 'tp_write']
@@ -43,18 +44,10 @@ if _fcntl is not None:
             _fcntl.fcntl(fd, _fcntl.F_SETFL, flags | _os.O_NONBLOCK)
             return True
 
-    def _wait_io(fd, event, watcher):
-        if watcher is None:
-            hub = _get_hub()
-            watcher = hub.loop.io(fd, event)
-        else:
-            hub = _get_hub()
-        hub.wait(watcher)
-        return watcher
-
     def _retry_on_block(fd, event, func, arg):
         # func(fd, arg) on the non-blocking fd, waiting for *event* while it
-        # would block.
+        # would block (one watcher for all the waits).
+        hub = None
         watcher = None
         try:
             while True:
@@ -63,7 +56,10 @@ if _fcntl is not None:
                 except OSError as ex:
                     if ex.errno not in ignored_errors:
                         raise
-                watcher = _wait_io(fd, event, watcher)
+                if hub is None:
+                    hub = get_hub()
+                    watcher = hub.loop.io(fd, event)
+                hub.wait(watcher)
         finally:
             if watcher is not None:
                 watcher.close()
@@ -81,12 +77,12 @@ if _fcntl is not None:
 
 def tp_read(fd, n):
     """``os.read(fd, n)`` in the hub's thread pool."""
-    return _get_hub().threadpool.apply(_read, (fd, n))
+    return get_hub().threadpool.apply(_read, (fd, n))
 
 
 def tp_write(fd, buf):
     """``os.write(fd, buf)`` in the hub's thread pool; the number of bytes written."""
-    return _get_hub().threadpool.apply(_write, (fd, buf))
+    return get_hub().threadpool.apply(_write, (fd, buf))
 
 
 if hasattr(_os, 'fork'):
