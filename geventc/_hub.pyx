@@ -24,6 +24,12 @@ from cpython.tuple cimport PyTuple_GET_SIZE
 cdef extern from "Python.h":
     # Cython's cpython.method still declares Python 2's three arguments.
     object PyMethod_New(object func, object self)
+    # _instance_attr: attribute lookups that raise nothing.
+    ctypedef struct PyTypeObject
+    PyTypeObject* Py_TYPE(object)
+    PyObject* _PyType_Lookup(PyTypeObject*, PyObject*)
+    PyObject** _PyObject_GetDictPtr(PyObject*)
+    PyObject* PyDict_GetItemWithError(object, object) except? NULL
     ctypedef struct PyFrameObject
     PyFrameObject* PyEval_GetFrame()
     PyObject* PyFrame_GetCode(PyFrameObject*)
@@ -31,6 +37,7 @@ cdef extern from "Python.h":
     int PyFrame_GetLasti(PyFrameObject*)
     int PyCode_Addr2Line(PyObject*, int)
 from cpython.weakref cimport PyWeakref_NewRef
+from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
@@ -1676,7 +1683,9 @@ cdef class _Frame:
 
 
 cdef _Frame _extract_stack(int limit):
-    # The innermost *limit* Python frames (compiled code has none).
+    # The innermost *limit* Python frames (negative: all of them), as
+    # gevent's _extract_stack, for a subclass's spawning_stack_limit that a
+    # _SpawnStack does not hold.
     cdef PyFrameObject* frame = PyEval_GetFrame()
     cdef PyFrameObject* back
     cdef _Frame newest = None
@@ -1685,13 +1694,10 @@ cdef _Frame _extract_stack(int limit):
     if frame == NULL:
         return None
     Py_INCREF(<object>frame)
-    while limit > 0 and frame != NULL:
+    while limit != 0 and frame != NULL:
         limit -= 1
-        older = _Frame.__new__(_Frame)
-        older.f_code = <object>PyFrame_GetCode(frame)
+        older = _new_frame(<object>PyFrame_GetCode(frame), PyFrame_GetLasti(frame))
         Py_DECREF(older.f_code)     # PyFrame_GetCode returned a new reference
-        older._lasti = PyFrame_GetLasti(frame)
-        older._lineno = -1
         if newer is None:
             newest = older
         else:
@@ -1705,37 +1711,158 @@ cdef _Frame _extract_stack(int limit):
     return newest
 
 
+cdef inline _Frame _new_frame(object code, int lasti):
+    cdef _Frame frame = _Frame.__new__(_Frame)
+    frame.f_code = code
+    frame._lasti = lasti
+    frame._lineno = -1
+    return frame
+
+
+# Only code objects: never in a cycle. One per place greenlets are spawned
+# from (see _spawning_stack_now), so usually few.
+@cython.no_gc
+@cython.freelist(256)
+cdef class _SpawnStack:
+    def __dealloc__(self):
+        for i in range(self.n):
+            Py_DECREF(<object>self.codes[i])
+        self.n = 0
+
+    cdef _Frame _frames(self):
+        cdef _Frame newest = None
+        cdef _Frame newer = None
+        cdef _Frame older
+        for i in range(self.n):
+            older = _new_frame(<object>self.codes[i], self.lasti[i])
+            if newer is None:
+                newest = older
+            else:
+                newer.f_back = older
+            newer = older
+        return newest
+
+
+# The last stack captured: the next spawn from the same place (a loop
+# spawning greenlets) shares it.
+cdef _SpawnStack _last_spawn_stack = None
+
+
+cdef object _spawning_stack_now(int limit):
+    # What Greenlet.spawning_stack will show, captured cheaply for the
+    # default limit (gevent's is 10; 0 captures nothing).
+    global _last_spawn_stack
+    cdef _SpawnStack st = _last_spawn_stack
+    if limit == 0:
+        return None
+    if limit < 0 or limit > 10:
+        return _extract_stack(limit)
+    if st is not None and geventc_same_stack(st.codes, st.lasti, st.n, limit):
+        return st
+    st = _SpawnStack.__new__(_SpawnStack)
+    st.n = geventc_capture_stack(st.codes, st.lasti, limit)
+    if not st.n:
+        return None
+    _last_spawn_stack = st
+    return st
+
+
+cdef object _instance_attr(object obj, str name):
+    # getattr(obj, name, _NONE) for an attribute kept in the instance's
+    # __dict__ (a raw greenlet's), without raising AttributeError inside
+    # (that costs more than a spawn) when there is none.
+    if _PyType_Lookup(Py_TYPE(obj), <PyObject*>name) != NULL:
+        return getattr(obj, name, _NONE)
+    return _dict_attr(obj, name)
+
+
+cdef object _dict_attr(object obj, str name):
+    # The instance __dict__'s *name*, or _NONE.
+    cdef PyObject** dictptr
+    cdef PyObject* value
+    dictptr = _PyObject_GetDictPtr(<PyObject*>obj)
+    if dictptr == NULL or dictptr[0] == NULL:
+        return _NONE
+    value = PyDict_GetItemWithError(<object>dictptr[0], name)
+    if value == NULL:
+        return _NONE
+    return <object>value
+
+
+# A Greenlet whose spawner is a root (a thread's main greenlet) starts a
+# tree of its own: its dict is made when someone reads it or it spawns.
+cdef object _NEW_TREE = object()
+
+
 cdef object _spawner_tree_locals(object spawner):
     # As gevent: a greenlet shares its spawner's tree locals; the children
-    # of a root (parentless, e.g. main) greenlet each start a new tree.
-    if isinstance(spawner, Greenlet):
-        return (<Greenlet>spawner).spawn_tree_locals
-    if isinstance(spawner, HubBase):
+    # of a root (parentless, e.g. main) greenlet each start a new tree
+    # (_NEW_TREE, for a caller that can make the dict later).
+    if type(spawner) is _greenlet_type:
+        # A plain greenlet (main, spawn_raw's): its type has no such name.
+        tree_locals = _dict_attr(spawner, 'spawn_tree_locals')
+    elif isinstance(spawner, Greenlet):
+        return _tree_locals_of(<Greenlet>spawner)
+    elif isinstance(spawner, HubBase):
         tree_locals = (<HubBase>spawner).spawn_tree_locals
         if tree_locals is None:
             tree_locals = (<HubBase>spawner).spawn_tree_locals = {}
         return tree_locals
-    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
+    else:
+        tree_locals = _instance_attr(spawner, 'spawn_tree_locals')
     if tree_locals is _NONE:
+        if PyGreenlet_MAIN(<greenlet>spawner):
+            return _NEW_TREE
         tree_locals = {}
-        if (<greenlet>spawner).parent is not None:
-            spawner.spawn_tree_locals = tree_locals
+        spawner.spawn_tree_locals = tree_locals
     return tree_locals
+
+
+cdef inline object _tree_locals_of(Greenlet glet):
+    if glet._tree_locals is _NEW_TREE:
+        glet._tree_locals = {}
+    return glet._tree_locals
+
+
+cdef inline object _made_tree_locals(object tree_locals):
+    return {} if tree_locals is _NEW_TREE else tree_locals
 
 
 cdef int _track_tree(HubBase hub) except -1:
     cdef object spawner = <object>PyGreenlet_GetCurrent()
     hub.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    hub.spawn_tree_locals = _spawner_tree_locals(spawner)
+    hub.spawn_tree_locals = _made_tree_locals(_spawner_tree_locals(spawner))
     return 0
 
 
 cdef int _track_spawn(Greenlet glet, int limit) except -1:
+    # A weak reference without a callback is shared by all who ask for one:
+    # spawning many greenlets from one makes it once.
     cdef object spawner = <object>PyGreenlet_GetCurrent()
     glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    glet.spawn_tree_locals = _spawner_tree_locals(spawner)
-    glet.spawning_stack = _extract_stack(limit)
+    glet._tree_locals = _spawner_tree_locals(spawner)
+    glet._spawning_stack = _spawning_stack_now(limit)
     return 0
+
+
+# config.track_greenlet_tree, kept here: reading the setting costs more
+# than the spawn it decides about. -1: not read yet (the environment is
+# read when the first greenlet is made, as gevent does).
+cdef int _track_tree_flag = -1
+
+
+cdef inline bint _tracking_tree() except -1:
+    global _track_tree_flag
+    if _track_tree_flag < 0:
+        _track_tree_flag = 1 if _config.track_greenlet_tree else 0
+    return _track_tree_flag
+
+
+def _on_track_greenlet_tree_set(value):
+    global _track_tree_flag
+    _track_tree_flag = 1 if value else 0
+
+_config.settings['track_greenlet_tree'].on_set(_on_track_greenlet_tree_set)
 
 
 cdef class Greenlet(greenlet):
@@ -1763,12 +1890,33 @@ cdef class Greenlet(greenlet):
         self._links = []
         self._ident = None
         self._exc_info = None
-        if _config.track_greenlet_tree:
+        if _tracking_tree():
             limit = 10 if type(self) is Greenlet else type(self).spawning_stack_limit
             _track_spawn(self, limit)
 
     #: How many frames ``spawning_stack`` keeps (a subclass may change it).
     spawning_stack_limit = 10
+
+    @property
+    def spawn_tree_locals(self):
+        """The dict shared by the greenlets of this spawn tree (None when
+        the tree is not tracked)."""
+        return _tree_locals_of(self)
+
+    @spawn_tree_locals.setter
+    def spawn_tree_locals(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError('Expected dict, got %s' % (type(value).__name__,))
+        self._tree_locals = value
+
+    @property
+    def spawning_stack(self):
+        """Where this greenlet was made: the innermost frame (``f_code``,
+        ``f_lineno``, ``f_back``), as ``traceback`` reads frames."""
+        st = self._spawning_stack
+        if type(st) is _SpawnStack:
+            st = self._spawning_stack = (<_SpawnStack>st)._frames()
+        return st
 
     @property
     def _run(self):
@@ -1813,16 +1961,14 @@ cdef class Greenlet(greenlet):
         return self._start_event is not None and self._exc_info is None
 
     cdef bint _dead(self):
-        if PyGreenlet_GetCurrent() is self:
-            # Running, maybe still between its start callback and run()
-            # (a switch tracer sees that moment).
-            return False
         if self._start_event is _cancelled_start_event:
             return True
         if self._start_event is not None and self._start_event is not _start_completed_event \
                 and not _event_pending(self._start_event):
-            # Started but its start was stopped before it ran.
-            return True
+            # Started but its start was stopped before it ran; or running,
+            # between its start callback and run() (a switch tracer sees
+            # that moment).
+            return PyGreenlet_GetCurrent() is not self
         return PyGreenlet_STARTED(self) and not PyGreenlet_ACTIVE(self)
 
     @property
@@ -2200,7 +2346,7 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     g.args = args
     g.kwargs = kwargs
     g._links = []
-    if _config.track_greenlet_tree:
+    if _tracking_tree():
         _track_spawn(g, 10)
     if _spawn_callbacks:
         _call_spawn_callbacks(g)
@@ -2229,7 +2375,7 @@ def spawn_raw(function, *args, **kwargs):
         import functools
         function = functools.partial(function, *args, **kwargs)
         args = ()
-    if _config.track_greenlet_tree:
+    if _tracking_tree():
         g = TrackedRawGreenlet(function, hub)
     else:
         g = _greenlet_type(function, hub)
@@ -2247,7 +2393,7 @@ cdef class TrackedRawGreenlet(greenlet):
         greenlet.__init__(self, function, parent)
         spawner = <object>PyGreenlet_GetCurrent()
         self.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-        self.spawn_tree_locals = _spawner_tree_locals(spawner)
+        self.spawn_tree_locals = _made_tree_locals(_spawner_tree_locals(spawner))
 
 
 def spawn_link(function, *args, **kwargs):

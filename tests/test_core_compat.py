@@ -428,6 +428,63 @@ def test_spawning_stack_limit_of_a_subclass():
     assert g.spawning_stack is not None and g.spawning_stack.f_back is None
 
 
+def _spawn_in_loop(n):
+    return [Greenlet(lambda: None) for _ in range(n)]
+
+
+def _spawn_here():
+    return Greenlet(lambda: None)
+
+
+def test_spawning_stacks_from_one_place_and_from_two():
+    in_loop = _spawn_in_loop(3) + _spawn_in_loop(1)
+    lines = {g.spawning_stack.f_lineno for g in in_loop}
+    assert len(lines) == 1
+    codes = {g.spawning_stack.f_code for g in in_loop}
+    assert len(codes) == 1
+    # Each greenlet has a chain of its own, once read.
+    assert in_loop[0].spawning_stack is not in_loop[1].spawning_stack
+    other = _spawn_here()
+    assert other.spawning_stack.f_code is _spawn_here.__code__
+    assert other.spawning_stack.f_back.f_lineno != in_loop[0].spawning_stack.f_back.f_lineno
+
+
+def test_spawning_stack_limit_above_ten_and_negative():
+    def depth(frame):
+        n = 0
+        while frame is not None:
+            n += 1
+            frame = frame.f_back
+        return n
+
+    class Deep(Greenlet):
+        spawning_stack_limit = 12
+
+    class All(Greenlet):
+        spawning_stack_limit = -1   # as gevent: no limit
+
+    def nest(k):
+        if k:
+            return nest(k - 1)
+        return Deep(lambda: None), All(lambda: None), Greenlet(lambda: None)
+
+    deep, every, default = nest(15)
+    assert depth(deep.spawning_stack) == 12
+    assert depth(default.spawning_stack) == 10
+    assert depth(every.spawning_stack) > 16
+
+
+def test_spawn_tree_locals_is_a_dict_or_none():
+    g = Greenlet(lambda: None)
+    mine = {'a': 1}
+    g.spawn_tree_locals = mine
+    assert g.spawn_tree_locals is mine
+    g.spawn_tree_locals = None
+    assert g.spawn_tree_locals is None
+    with pytest.raises(TypeError):
+        g.spawn_tree_locals = [1]
+
+
 def test_track_greenlet_tree_off_captures_nothing():
     saved = gevent.config.track_greenlet_tree
     gevent.config.track_greenlet_tree = False
