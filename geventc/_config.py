@@ -144,6 +144,13 @@ class Setting(metaclass=SettingType):
 
     def set(self, val):
         self.value = self.validate(self._convert(val))
+        for callback in self.__dict__.get('_on_set', ()):
+            callback(self.value)
+
+    def on_set(self, callback):
+        """Call ``callback(value)`` whenever the value is set: compiled code
+        that reads a setting on a hot path keeps a C copy of it."""
+        self.__dict__.setdefault('_on_set', []).append(callback)
 
 
 def make_settings():

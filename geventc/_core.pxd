@@ -6,10 +6,36 @@ from cpython.pystate cimport PyThreadState
 from geventc.includes cimport libev
 
 
+cdef struct io_link:
+    # An io watcher's libev struct (first: libev's pointer to the watcher is
+    # a pointer to this) linked into its loop's list of active io watchers.
+    libev.ev_io io
+    io_link* prev
+    io_link* next
+
+
+cdef struct fd_check:
+    # What libev will hand to the kernel (epoll_ctl) at the start of its
+    # next iteration: the fds whose io watchers were started or stopped
+    # since. libev aborts on a closed fd there, so they are checked first,
+    # by the `prepare` watcher, and a closed fd's watchers are killed (as
+    # libev itself does without its asserts: stopped, told READ|WRITE|ERROR).
+    libev.ev_prepare prepare
+    io_link* active             # every active io watcher of the loop
+    int* counts                 # active io watchers per fd
+    int counts_len
+    int* touched                # fds to check, in no order, maybe repeated
+    int ntouched
+    int touched_cap
+    # An allocation failed: check every active watcher's fd instead.
+    bint check_all
+
+
 cdef struct loop_state:
     # Reached from libev's release/acquire callbacks, which run without the
     # GIL and so cannot touch the Python object that owns this struct.
     PyThreadState* tstate
+    fd_check fds
 
 
 cdef enum:
@@ -99,9 +125,16 @@ cdef class loop:
     cdef object _threadsafe_queue
     cdef object _sigwake_sockets
     cdef object _old_wakeup_fd
+    # Set on a second object over the default loop (loop(default=True)
+    # while one exists): the object that owns the libev loop.
+    cdef loop _owner
+    # The owner's weak set of such objects.
+    cdef object _aliases
     cdef object __weakref__
 
     cdef int _check(self) except -1
+    cdef int _share_default(self, loop owner) except -1
+    cdef int _forget_aliases(self) noexcept
     cdef int _really_destroy(self) noexcept
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
@@ -154,7 +187,7 @@ cdef class watcher:
 
 
 cdef class io(watcher):
-    cdef libev.ev_io _io
+    cdef io_link _link
 
 
 cdef class timer(watcher):
@@ -210,4 +243,3 @@ cdef class stat(watcher):
     cdef libev.ev_stat _stat
     cdef bytes _cpath
     cdef object _path
-    cdef double _interval

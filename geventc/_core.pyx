@@ -23,10 +23,11 @@ Design notes
 """
 
 cimport cython
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.ref cimport PyObject, PyTypeObject, Py_INCREF, Py_DECREF
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.errno cimport errno, EBADF
+from libc.stdlib cimport realloc, free
 from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
@@ -71,6 +72,34 @@ cdef enum:
     _DIRECT_BUDGET = 64
     _STEPS_PER_CLOCK_CHECK = 64
 
+# gevent.core's names for libev's event bits, backends and flags.
+READWRITE = libev.EV_READ | libev.EV_WRITE
+TIMER = libev.EV_TIMER
+PERIODIC = libev.EV_PERIODIC
+SIGNAL = libev.EV_SIGNAL
+CHILD = libev.EV_CHILD
+STAT = libev.EV_STAT
+IDLE = libev.EV_IDLE
+PREPARE = libev.EV_PREPARE
+CHECK = libev.EV_CHECK
+EMBED = libev.EV_EMBED
+FORK = libev.EV_FORK
+CLEANUP = libev.EV_CLEANUP
+ASYNC = libev.EV_ASYNC
+CUSTOM = libev.EV_CUSTOM
+BACKEND_SELECT = libev.EVBACKEND_SELECT
+BACKEND_POLL = libev.EVBACKEND_POLL
+BACKEND_EPOLL = libev.EVBACKEND_EPOLL
+BACKEND_KQUEUE = libev.EVBACKEND_KQUEUE
+BACKEND_DEVPOLL = libev.EVBACKEND_DEVPOLL
+BACKEND_PORT = libev.EVBACKEND_PORT
+BACKEND_LINUXAIO = libev.EVBACKEND_LINUXAIO
+BACKEND_IOURING = libev.EVBACKEND_IOURING
+FORKCHECK = libev.EVFLAG_FORKCHECK
+NOINOTIFY = libev.EVFLAG_NOINOTIFY
+SIGNALFD = libev.EVFLAG_SIGNALFD
+NOSIGMASK = libev.EVFLAG_NOSIGMASK
+
 
 @cython.final
 cdef class _EVENTSType:
@@ -94,11 +123,12 @@ def time():
     return libev.ev_time()
 
 
-_flags = [
+# The order libev tries backends in; the names are gevent's.
+_flags = (
     (libev.EVBACKEND_PORT, 'port'),
     (libev.EVBACKEND_KQUEUE, 'kqueue'),
-    (libev.EVBACKEND_IOURING, 'iouring'),
-    (libev.EVBACKEND_LINUXAIO, 'linuxaio'),
+    (libev.EVBACKEND_IOURING, 'linux_iouring'),
+    (libev.EVBACKEND_LINUXAIO, 'linux_aio'),
     (libev.EVBACKEND_EPOLL, 'epoll'),
     (libev.EVBACKEND_POLL, 'poll'),
     (libev.EVBACKEND_SELECT, 'select'),
@@ -107,14 +137,31 @@ _flags = [
     (libev.EVFLAG_NOINOTIFY, 'noinotify'),
     (libev.EVFLAG_SIGNALFD, 'signalfd'),
     (libev.EVFLAG_NOSIGMASK, 'nosigmask'),
-    (libev.EVFLAG_NOTIMERFD, 'notimerfd'),
-]
+)
 _flags_str2int = dict((name, value) for (value, name) in _flags)
-_flags_str2int['io_uring'] = libev.EVBACKEND_IOURING
-_flags_str2int['linux_aio'] = libev.EVBACKEND_LINUXAIO
+
+_events = (
+    (libev.EV_READ, 'READ'),
+    (libev.EV_WRITE, 'WRITE'),
+    (libev.EV__IOFDSET, '_IOFDSET'),
+    (libev.EV_PERIODIC, 'PERIODIC'),
+    (libev.EV_SIGNAL, 'SIGNAL'),
+    (libev.EV_CHILD, 'CHILD'),
+    (libev.EV_STAT, 'STAT'),
+    (libev.EV_IDLE, 'IDLE'),
+    (libev.EV_PREPARE, 'PREPARE'),
+    (libev.EV_CHECK, 'CHECK'),
+    (libev.EV_EMBED, 'EMBED'),
+    (libev.EV_FORK, 'FORK'),
+    (libev.EV_CLEANUP, 'CLEANUP'),
+    (libev.EV_ASYNC, 'ASYNC'),
+    (libev.EV_CUSTOM, 'CUSTOM'),
+    (libev.EV_ERROR, 'ERROR'),
+)
 
 
 def _flags_to_list(unsigned int flags):
+    """The names of the bits set in *flags*; unnamed bits last, as one int."""
     result = []
     for code, name in _flags:
         if flags & code:
@@ -127,8 +174,10 @@ def _flags_to_list(unsigned int flags):
     return result
 
 
-def _str_to_flags(flags):
+def _flags_to_int(flags):
     """Accept an int, 'epoll', 'select,poll', ['select', 'poll'] or a mix."""
+    if not flags:
+        return 0
     if isinstance(flags, bool):
         raise TypeError('flags must be a string, int or sequence, not bool')
     if isinstance(flags, int):
@@ -157,15 +206,38 @@ def _str_to_flags(flags):
     return result
 
 
+def _str_hex(flag):
+    if isinstance(flag, int):
+        return hex(flag)
+    return str(flag)
+
+
 def _check_flags(unsigned int flags):
+    # Like libev, a set of backends is fine when any of them is supported.
     flags &= libev.EVBACKEND_MASK
     if not flags:
         return
     if not (flags & libev.EVBACKEND_ALL):
         raise ValueError('Invalid value for backend: 0x%x' % flags)
-    unsupported = flags & ~libev.ev_supported_backends()
-    if unsupported:
-        raise ValueError('Unsupported backend: %s' % '|'.join(str(x) for x in _flags_to_list(unsupported)))
+    if not (flags & libev.ev_supported_backends()):
+        raise ValueError('Unsupported backend: %s'
+                         % '|'.join([_str_hex(x) for x in _flags_to_list(flags)]))
+
+
+def _events_to_str(int events):
+    """``'READ|WRITE'`` for a watcher's event mask; unnamed bits in hex."""
+    result = []
+    cdef int code
+    for flag, name in _events:
+        code = flag
+        if events & code:
+            result.append(name)
+            events &= ~code
+        if not events:
+            break
+    if events:
+        result.append(hex(events))
+    return '|'.join(result)
 
 
 def supported_backends():
@@ -282,7 +354,7 @@ cdef class loop:
             flags = env if env else 0
             if isinstance(flags, str) and flags.strip().isdigit():
                 flags = int(flags)
-        c_flags = _str_to_flags(flags)
+        c_flags = _flags_to_int(flags)
         _check_flags(c_flags)
         self._origflags = c_flags
         # libev would re-read LIBEV_FLAGS as a number; it was parsed above.
@@ -291,8 +363,10 @@ cdef class loop:
             default = _threading.current_thread() is _threading.main_thread()
         if default:
             current = _default_loop_ref() if _default_loop_ref is not None else None
-            if current is not None and (<loop>current)._ptr != NULL:
-                default = False
+            if current is not None and (<loop>current)._ptr != NULL \
+                    and not (<loop>current)._destroyed:
+                self._share_default(<loop>current)
+                return
         before = _fd_snapshot()
         self._ptr = libev.ev_loop_new(c_flags)
         if self._ptr == NULL:
@@ -302,6 +376,7 @@ cdef class loop:
         if self._default:
             _default_loop_ref = _weakref.ref(self)
         self._state.tstate = NULL
+        _fd_check_init(&self._state.fds)
         libev.ev_set_userdata(self._ptr, &self._state)
         libev.ev_set_loop_release_cb(self._ptr, _release_gil, _acquire_gil)
         self._threadsafe_queue = None
@@ -315,11 +390,47 @@ cdef class loop:
             self._install_signal_wakeup()
         _live_loops.add(self)
 
+    cdef int _share_default(self, loop owner) except -1:
+        # As gevent's loop(default=True): another object over the same libev
+        # default loop. It owns no libev state (the owner does, and outlives
+        # it), has its own callback queue, and destroying either one
+        # destroys the loop for both.
+        self._owner = owner
+        self._ptr = owner._ptr
+        self._backend_fd = owner._backend_fd
+        self._origflags = owner._origflags
+        self._default = True
+        if owner._aliases is None:
+            owner._aliases = _weakref.WeakSet()
+        owner._aliases.add(self)
+        return 0
+
+    cdef int _forget_aliases(self) noexcept:
+        # The libev loop is going away: no alias may keep its pointer.
+        cdef loop alias
+        if self._aliases is None:
+            return 0
+        for obj in list(self._aliases):
+            alias = <loop>obj
+            alias._destroyed = True
+            alias._ptr = NULL
+            alias._backend_fd = -1
+            alias._cb_head = None
+            alias._cb_tail = None
+            alias._cb_count = 0
+        self._aliases = None
+        return 0
+
     def __dealloc__(self):
+        if self._owner is not None:
+            # The owner frees the libev loop.
+            self._ptr = NULL
+            return
         if self._ptr != NULL:
             self._remove_signal_wakeup()
             libev.ev_loop_destroy(self._ptr)
             self._ptr = NULL
+        _fd_check_free(&self._state.fds)
 
     cdef int _check(self) except -1:
         if self._ptr == NULL or self._destroyed:
@@ -384,6 +495,9 @@ cdef class loop:
         if self._ptr == NULL:
             return 0
         libev.ev_loop_fork(self._ptr)
+        # libev gives every fd to the new kernel state: check them all.
+        self._state.fds.check_all = True
+        _fd_touch(self._ptr, &self._state.fds, -1)
         if self._sigwake_sockets is not None:
             # The parent still owns the old pair: a signal in the child must
             # not wake the parent's loop.
@@ -574,8 +688,9 @@ cdef class loop:
     def run_callback_threadsafe(self, func, *args):
         """``run_callback`` that may be called from any thread; wakes the loop."""
         cdef callback cb = self.run_callback_c(func, args)
+        cdef loop base = self._owner if self._owner is not None else self
         if self._ptr != NULL and not self._destroyed:
-            libev.ev_async_send(self._ptr, &self._threadsafe_async)
+            libev.ev_async_send(base._ptr, &base._threadsafe_async)
         return cb
 
     cdef int _drain_threadsafe(self) except -1:
@@ -717,9 +832,10 @@ cdef class loop:
         Called from inside the loop (a callback, or a greenlet the loop
         switched to), libev's frames are still on the hub's stack: the loop
         is freed when ev_run returns, never under it."""
-        global _default_loop_ref
         if self._ptr == NULL or self._destroyed:
             return False
+        if self._owner is not None:
+            return self._owner.destroy()
         if self._runner is not None and self._runner is _getcurrent():
             raise RuntimeError('a loop cannot be destroyed from its own callbacks; '
                                'destroy it from another greenlet (e.g. hub.destroy())')
@@ -731,6 +847,7 @@ cdef class loop:
         self._cb_tail = None
         self._cb_count = 0
         _live_loops.discard(self)
+        self._forget_aliases()
         if libev.ev_depth(self._ptr) > 0:
             libev.ev_break(self._ptr, libev.EVBREAK_ALL)
         else:
@@ -745,10 +862,13 @@ cdef class loop:
         libev.ev_loop_destroy(self._ptr)
         self._ptr = NULL
         self._backend_fd = -1
+        _fd_check_free(&self._state.fds)
         return 0
 
     def reinit(self):
         """Re-create libev's kernel state, as needed in a forked child."""
+        if self._owner is not None:
+            return self._owner.reinit()
         if self._ptr != NULL and not self._destroyed:
             self._after_fork()
 
@@ -794,7 +914,8 @@ cdef class loop:
 
     @property
     def ptr(self):
-        return <size_t>self._ptr
+        # A destroyed loop may still be freeing itself (ev_run on the stack).
+        return 0 if self._destroyed else <size_t>self._ptr
 
     @property
     def default(self):
@@ -965,6 +1086,176 @@ def _after_fork_in_child():
         _traceback.print_exc()
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- closed fds and libev -------------------------------------------------------
+#
+# libev hands a started (or, with others left on the fd, stopped) io
+# watcher's fd to the kernel at the start of its next iteration, and its
+# asserts abort the process when the fd was closed meanwhile (os.close() in
+# another greenlet, say). The io watchers' start and stop below keep the
+# list of fds to look at; a prepare watcher, which libev runs right before
+# that step, checks them and kills a closed fd's watchers first.
+
+cdef void _fd_check_init(fd_check* fc) noexcept:
+    fc.active = NULL
+    fc.counts = NULL
+    fc.counts_len = 0
+    fc.touched = NULL
+    fc.ntouched = 0
+    fc.touched_cap = 0
+    fc.check_all = False
+    libev.ev_prepare_init(&fc.prepare, <libev.ev_prepare_cb>_fd_check_cb)
+    # After every other prepare and fed event, which may close fds too.
+    libev.ev_set_priority(&fc.prepare, libev.EV_MINPRI)
+
+
+cdef void _fd_check_free(fd_check* fc) noexcept:
+    # The libev loop is gone: its watchers' links go with it.
+    free(fc.counts)
+    free(fc.touched)
+    fc.counts = NULL
+    fc.touched = NULL
+    fc.counts_len = 0
+    fc.touched_cap = 0
+    fc.ntouched = 0
+    fc.active = NULL
+
+
+cdef int _fd_count_add(fd_check* fc, int fd, int delta) noexcept nogil:
+    # The number of active io watchers left on *fd*, or -1 if unknown.
+    cdef int n
+    cdef int i
+    cdef int* grown
+    if fd >= fc.counts_len:
+        if delta < 0:
+            return -1
+        n = fc.counts_len * 2 if fc.counts_len else 64
+        while n <= fd:
+            n *= 2
+        grown = <int*>realloc(fc.counts, n * sizeof(int))
+        if grown == NULL:
+            return -1
+        for i in range(fc.counts_len, n):
+            grown[i] = 0
+        fc.counts = grown
+        fc.counts_len = n
+    fc.counts[fd] += delta
+    return fc.counts[fd]
+
+
+cdef void _fd_touch(libev.ev_loop* ptr, fd_check* fc, int fd) noexcept nogil:
+    cdef int* grown
+    cdef int n
+    if fc.ntouched == fc.touched_cap:
+        n = fc.touched_cap * 2 if fc.touched_cap else 16
+        grown = <int*>realloc(fc.touched, n * sizeof(int))
+        if grown == NULL:
+            fc.check_all = True
+        else:
+            fc.touched = grown
+            fc.touched_cap = n
+    if fc.ntouched < fc.touched_cap:
+        fc.touched[fc.ntouched] = fd
+        fc.ntouched += 1
+    if not libev.ev_is_active(&fc.prepare):
+        libev.ev_prepare_start(ptr, &fc.prepare)
+        libev.ev_unref(ptr)
+
+
+cdef void _io_start_checked(libev.ev_loop* ptr, libev.ev_watcher* w) noexcept nogil:
+    cdef io_link* link = <io_link*>w
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    libev.ev_io_start(ptr, &link.io)
+    link.prev = NULL
+    link.next = fc.active
+    if fc.active != NULL:
+        fc.active.prev = link
+    fc.active = link
+    if _fd_count_add(fc, link.io.fd, 1) < 0:
+        fc.check_all = True
+    _fd_touch(ptr, fc, link.io.fd)
+
+
+cdef void _io_unlink(fd_check* fc, io_link* link) noexcept nogil:
+    if link.prev != NULL:
+        link.prev.next = link.next
+    else:
+        fc.active = link.next
+    if link.next != NULL:
+        link.next.prev = link.prev
+    link.prev = NULL
+    link.next = NULL
+
+
+cdef void _io_stop_checked(libev.ev_loop* ptr, libev.ev_watcher* w) noexcept nogil:
+    cdef io_link* link = <io_link*>w
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    cdef int left
+    if libev.ev_is_active(&link.io):
+        _io_unlink(fc, link)
+        left = _fd_count_add(fc, link.io.fd, -1)
+        if left != 0:
+            # Others stay on the fd: libev changes its kernel mask.
+            _fd_touch(ptr, fc, link.io.fd)
+    libev.ev_io_stop(ptr, &link.io)
+
+
+cdef bint _fd_closed(int fd) noexcept nogil:
+    return fcntl(fd, F_GETFD) == -1 and errno == EBADF
+
+
+cdef void _kill_fd(libev.ev_loop* ptr, fd_check* fc, int fd) noexcept:
+    # libev's own fd_kill: stop each watcher, then tell it READ|WRITE|ERROR.
+    # Its callback runs (and drops the watcher's reference to itself) when
+    # libev invokes the pending watchers.
+    cdef io_link* link = fc.active
+    cdef io_link* nxt
+    cdef io w
+    while link != NULL:
+        nxt = link.next
+        if link.io.fd == fd:
+            w = <io>link.io.data
+            _io_unlink(fc, link)
+            _fd_count_add(fc, fd, -1)
+            if w._unrefed:
+                libev.ev_ref(ptr)
+                w._unrefed = False
+            libev.ev_io_stop(ptr, &link.io)
+            libev.ev_feed_event(ptr, &link.io, libev.EV_READ | libev.EV_WRITE | libev.EV_ERROR)
+        link = nxt
+
+
+cdef void _fd_check_cb(libev.ev_loop* ptr, libev.ev_prepare* p, int revents) noexcept:
+    cdef fd_check* fc = &(<loop_state*>libev.ev_userdata(ptr)).fds
+    cdef io_link* link
+    cdef int fd
+    cdef int i
+    cdef bint killed = False
+    if fc.check_all:
+        fc.check_all = False
+        link = fc.active
+        while link != NULL:
+            fd = link.io.fd
+            link = link.next
+            if _fd_closed(fd):
+                _kill_fd(ptr, fc, fd)
+                killed = True
+                link = fc.active
+    else:
+        for i in range(fc.ntouched):
+            fd = fc.touched[i]
+            if 0 <= fd < fc.counts_len and fc.counts[fd] > 0 and _fd_closed(fd):
+                _kill_fd(ptr, fc, fd)
+                killed = True
+    fc.ntouched = 0
+    libev.ev_ref(ptr)
+    libev.ev_prepare_stop(ptr, &fc.prepare)
+    if killed:
+        # The killed watchers' callbacks run next, before libev would poll:
+        # the greenlets they wake may queue callbacks, which must not wait
+        # for that poll. End this iteration; run() goes round again.
+        libev.ev_break(ptr, libev.EVBREAK_ONE)
 
 
 # -- watchers -------------------------------------------------------------------
@@ -1243,11 +1534,11 @@ cdef class io(watcher):
         if lp._backend_fd >= 0 and fd == lp._backend_fd:
             # libev asserts (aborts the process) on its own epoll fd.
             raise ValueError("fd %d is the event loop's own descriptor" % (fd,))
-        if events < 0 or events & ~_IO_EVENTS_MASK:
+        if events < 0 or events & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (events,))
-        self._w = <libev.ev_watcher*>&self._io
-        libev.ev_io_init(&self._io, <libev.ev_io_cb>_watcher_cb, fd, events)
-        _set_ops(self, <void*>libev.ev_io_start, <void*>libev.ev_io_stop)
+        self._w = <libev.ev_watcher*>&self._link.io
+        libev.ev_io_init(&self._link.io, <libev.ev_io_cb>_watcher_cb, fd, events & _IO_EVENTS_MASK)
+        _set_ops(self, <void*>_io_start_checked, <void*>_io_stop_checked)
         self._init_common(lp, ref, priority)
 
     def start(self, callback, *args, pass_events=False):
@@ -1257,38 +1548,35 @@ cdef class io(watcher):
 
     @property
     def fd(self):
-        return self._io.fd
+        return self._link.io.fd
 
     @fd.setter
     def fd(self, value):
-        if libev.ev_is_active(&self._io):
+        if libev.ev_is_active(&self._link.io):
             raise AttributeError("'io' watcher attribute 'fd' is read-only while watcher is active")
         _check_fd(value)
-        libev.ev_io_set(&self._io, value, self._io.events & _IO_EVENTS_MASK)
+        libev.ev_io_set(&self._link.io, value, self._link.io.events & _IO_EVENTS_MASK)
 
     @property
     def events(self):
-        return self._io.events & _IO_EVENTS_MASK
+        # As gevent's: libev's own field, with its _IOFDSET bit until the
+        # loop has taken note of a new fd or mask.
+        return self._link.io.events
 
     @events.setter
     def events(self, int value):
-        if libev.ev_is_active(&self._io):
+        if libev.ev_is_active(&self._link.io):
             raise AttributeError("'io' watcher attribute 'events' is read-only while watcher is active")
-        if value < 0 or value & ~_IO_EVENTS_MASK:
+        if value < 0 or value & ~(_IO_EVENTS_MASK | libev.EV__IOFDSET):
             raise ValueError('illegal event mask: %r' % (value,))
-        libev.ev_io_set(&self._io, self._io.fd, value)
+        libev.ev_io_set(&self._link.io, self._link.io.fd, value & _IO_EVENTS_MASK)
 
     @property
     def events_str(self):
-        names = []
-        if self._io.events & libev.EV_READ:
-            names.append('READ')
-        if self._io.events & libev.EV_WRITE:
-            names.append('WRITE')
-        return '|'.join(names)
+        return _events_to_str(self._link.io.events)
 
     def _format(self):
-        return ' fd=%s events=%s' % (self._io.fd, self.events_str)
+        return ' fd=%s events=%s' % (self._link.io.fd, self.events_str)
 
 
 cdef double _check_seconds(object value, str name) except? -1:
@@ -1318,9 +1606,12 @@ cdef class timer(watcher):
 
     def start(self, callback, *args, update=None):
         self._check_startable()
-        if update is None or update:
-            # Sleeping is measured against the clock, not the loop's cached
-            # time, which may be stale after a long run of callbacks.
+        if update is None:
+            # As gevent: the cached time is stale only after a run of
+            # callbacks (greenlets run from them); otherwise it is the time
+            # of the last poll, and the clock is not read again.
+            update = self.loop._running_callbacks
+        if update:
             libev.ev_now_update(self.loop._ptr)
         if not libev.ev_is_active(&self._timer):
             libev.ev_timer_set(&self._timer, self._after, self._repeat)
@@ -1656,9 +1947,9 @@ cdef class stat(watcher):
         if b'\0' in self._cpath:
             raise ValueError('embedded null byte in path')
         # gevent takes the interval as a C float: report the same value.
-        self._interval = <float>_check_seconds(interval, 'interval')
+        cdef double c_interval = <float>_check_seconds(interval, 'interval')
         self._w = <libev.ev_watcher*>&self._stat
-        libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, self._interval)
+        libev.ev_stat_init(&self._stat, <libev.ev_stat_cb>_watcher_cb, self._cpath, c_interval)
         _set_ops(self, <void*>libev.ev_stat_start, <void*>libev.ev_stat_stop)
         self._init_common(lp, ref, priority)
 
@@ -1668,7 +1959,8 @@ cdef class stat(watcher):
 
     @property
     def interval(self):
-        return self._interval
+        # libev raises a too-small interval when the watcher starts.
+        return self._stat.interval
 
     @property
     def _paths(self):
@@ -1702,3 +1994,14 @@ cdef object _stat_result(libev.ev_statdata* st):
         {'st_atime': _stat_float(&st.st_atim), 'st_mtime': _stat_float(&st.st_mtim),
          'st_ctime': _stat_float(&st.st_ctim), 'st_atime_ns': _stat_ns(&st.st_atim),
          'st_mtime_ns': _stat_ns(&st.st_mtim), 'st_ctime_ns': _stat_ns(&st.st_ctim)})
+
+
+# ``async`` is a keyword since Python 3.7; gevent still offers the old name
+# (``loop.async``, ``core.async``) beside ``async_``. Cython cannot spell the
+# attribute in a class body, so it goes into the finished type's dict.
+cdef extern from "Python.h":
+    void PyType_Modified(PyTypeObject* t)
+
+(<object>(<PyTypeObject*>loop).tp_dict)['async'] = loop.__dict__['async_']
+PyType_Modified(<PyTypeObject*>loop)
+globals()['async'] = async_

@@ -2,6 +2,7 @@
 # _queue and other compiled modules wait, switch and link without Python
 # dispatch.
 
+from cpython.ref cimport PyObject
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet
 from geventc._core cimport loop, Wakeable
@@ -21,6 +22,13 @@ cdef class HubBase(greenlet):
     # _resolver and _threadpool live in the instance dict (see HubBase).
     cdef object _exception_stream
     cdef bint _destroyed
+    # As gevent's hub: a number per hub made, and the registry behind the
+    # minimal_ident of the greenlets it runs (made when first needed).
+    cdef public object minimal_ident
+    cdef object _ident_registry
+    # As gevent's TrackedRawGreenlet, the hub is part of the spawn tree.
+    cdef public object spawning_greenlet
+    cdef public object spawn_tree_locals
 
     cpdef switch(self)
     cpdef wait(self, watcher)
@@ -117,6 +125,16 @@ cdef class _Frame:
     cdef int _lineno
 
 
+cdef class _SpawnStack:
+    # The spawner's innermost frames, as code objects (references held)
+    # and instruction offsets; _frames() makes the chain gevent exposes.
+    cdef int n
+    cdef PyObject* codes[10]
+    cdef int lasti[10]
+
+    cdef _Frame _frames(self)
+
+
 cdef class Greenlet(greenlet):
     cdef readonly tuple args
     cdef readonly dict kwargs
@@ -131,8 +149,12 @@ cdef class Greenlet(greenlet):
     # The spawn tree (config.track_greenlet_tree): a weakref to the
     # spawner, the locals shared down the tree, where it was spawned.
     cdef readonly object spawning_greenlet
-    cdef public dict spawn_tree_locals
-    cdef readonly _Frame spawning_stack
+    # What the spawn_tree_locals property gives: a dict, None (not
+    # tracked), or _NEW_TREE: a dict of its own, made when first needed.
+    cdef object _tree_locals
+    # What the spawning_stack property gives: None, a _Frame chain, or a
+    # _SpawnStack that becomes one when first read.
+    cdef object _spawning_stack
 
     cpdef start(self)
     cpdef bint ready(self)

@@ -24,6 +24,12 @@ from cpython.tuple cimport PyTuple_GET_SIZE
 cdef extern from "Python.h":
     # Cython's cpython.method still declares Python 2's three arguments.
     object PyMethod_New(object func, object self)
+    # _instance_attr: attribute lookups that raise nothing.
+    ctypedef struct PyTypeObject
+    PyTypeObject* Py_TYPE(object)
+    PyObject* _PyType_Lookup(PyTypeObject*, PyObject*)
+    PyObject** _PyObject_GetDictPtr(PyObject*)
+    PyObject* PyDict_GetItemWithError(object, object) except? NULL
     ctypedef struct PyFrameObject
     PyFrameObject* PyEval_GetFrame()
     PyObject* PyFrame_GetCode(PyFrameObject*)
@@ -31,6 +37,7 @@ cdef extern from "Python.h":
     int PyFrame_GetLasti(PyFrameObject*)
     int PyCode_Addr2Line(PyObject*, int)
 from cpython.weakref cimport PyWeakref_NewRef
+from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
@@ -264,6 +271,11 @@ cdef str _describe_wait(object glet):
     return '%s: %s' % (where, line) if line else where
 
 
+# How many hubs were made: each one's minimal_ident (as gevent's, there may
+# be holes; hubs are few).
+cdef long _hub_counter = 0
+
+
 cdef class HubBase(greenlet):
     """The compiled part of the hub: switching and waiting."""
 
@@ -298,6 +310,20 @@ cdef class HubBase(greenlet):
         self.thread_ident = PyThread_get_thread_ident()
         self.format_context = None
         self.name = ''
+        global _hub_counter
+        _hub_counter += 1
+        self.minimal_ident = _hub_counter
+        _track_tree(self)
+
+    @property
+    def ident_registry(self):
+        if self._ident_registry is None:
+            self._ident_registry = _IdentRegistry()
+        return self._ident_registry
+
+    @ident_registry.setter
+    def ident_registry(self, value):
+        self._ident_registry = value
 
     @property
     def main_hub(self):
@@ -479,6 +505,10 @@ cdef class HubBase(greenlet):
             try:
                 greenlet.throw(self, HubDestroyed(destroy_loop))
             except HubDestroyed:
+                pass
+            except greenlet_error:
+                # The hub belongs to another thread (that thread may have
+                # ended): it cannot be unwound from here, as in gevent.
                 pass
 
     # -- errors ----------------------------------------------------------------
@@ -1590,7 +1620,6 @@ cdef class _IdentRegistry:
     def __len__(self):
         return len(self._registry)
 
-cdef _IdentRegistry _ident_registry = _IdentRegistry()
 
 
 cdef class SpawnedLink:
@@ -1692,7 +1721,9 @@ cdef class _Frame:
 
 
 cdef _Frame _extract_stack(int limit):
-    # The innermost *limit* Python frames (compiled code has none).
+    # The innermost *limit* Python frames (negative: all of them), as
+    # gevent's _extract_stack, for a subclass's spawning_stack_limit that a
+    # _SpawnStack does not hold.
     cdef PyFrameObject* frame = PyEval_GetFrame()
     cdef PyFrameObject* back
     cdef _Frame newest = None
@@ -1701,13 +1732,10 @@ cdef _Frame _extract_stack(int limit):
     if frame == NULL:
         return None
     Py_INCREF(<object>frame)
-    while limit > 0 and frame != NULL:
+    while limit != 0 and frame != NULL:
         limit -= 1
-        older = _Frame.__new__(_Frame)
-        older.f_code = <object>PyFrame_GetCode(frame)
+        older = _new_frame(<object>PyFrame_GetCode(frame), PyFrame_GetLasti(frame))
         Py_DECREF(older.f_code)     # PyFrame_GetCode returned a new reference
-        older._lasti = PyFrame_GetLasti(frame)
-        older._lineno = -1
         if newer is None:
             newest = older
         else:
@@ -1721,22 +1749,158 @@ cdef _Frame _extract_stack(int limit):
     return newest
 
 
-cdef int _track_spawn(Greenlet glet, int limit) except -1:
+cdef inline _Frame _new_frame(object code, int lasti):
+    cdef _Frame frame = _Frame.__new__(_Frame)
+    frame.f_code = code
+    frame._lasti = lasti
+    frame._lineno = -1
+    return frame
+
+
+# Only code objects: never in a cycle. One per place greenlets are spawned
+# from (see _spawning_stack_now), so usually few.
+@cython.no_gc
+@cython.freelist(256)
+cdef class _SpawnStack:
+    def __dealloc__(self):
+        for i in range(self.n):
+            Py_DECREF(<object>self.codes[i])
+        self.n = 0
+
+    cdef _Frame _frames(self):
+        cdef _Frame newest = None
+        cdef _Frame newer = None
+        cdef _Frame older
+        for i in range(self.n):
+            older = _new_frame(<object>self.codes[i], self.lasti[i])
+            if newer is None:
+                newest = older
+            else:
+                newer.f_back = older
+            newer = older
+        return newest
+
+
+# The last stack captured: the next spawn from the same place (a loop
+# spawning greenlets) shares it.
+cdef _SpawnStack _last_spawn_stack = None
+
+
+cdef object _spawning_stack_now(int limit):
+    # What Greenlet.spawning_stack will show, captured cheaply for the
+    # default limit (gevent's is 10; 0 captures nothing).
+    global _last_spawn_stack
+    cdef _SpawnStack st = _last_spawn_stack
+    if limit == 0:
+        return None
+    if limit < 0 or limit > 10:
+        return _extract_stack(limit)
+    if st is not None and geventc_same_stack(st.codes, st.lasti, st.n, limit):
+        return st
+    st = _SpawnStack.__new__(_SpawnStack)
+    st.n = geventc_capture_stack(st.codes, st.lasti, limit)
+    if not st.n:
+        return None
+    _last_spawn_stack = st
+    return st
+
+
+cdef object _instance_attr(object obj, str name):
+    # getattr(obj, name, _NONE) for an attribute kept in the instance's
+    # __dict__ (a raw greenlet's), without raising AttributeError inside
+    # (that costs more than a spawn) when there is none.
+    if _PyType_Lookup(Py_TYPE(obj), <PyObject*>name) != NULL:
+        return getattr(obj, name, _NONE)
+    return _dict_attr(obj, name)
+
+
+cdef object _dict_attr(object obj, str name):
+    # The instance __dict__'s *name*, or _NONE.
+    cdef PyObject** dictptr
+    cdef PyObject* value
+    dictptr = _PyObject_GetDictPtr(<PyObject*>obj)
+    if dictptr == NULL or dictptr[0] == NULL:
+        return _NONE
+    value = PyDict_GetItemWithError(<object>dictptr[0], name)
+    if value == NULL:
+        return _NONE
+    return <object>value
+
+
+# A Greenlet whose spawner is a root (a thread's main greenlet) starts a
+# tree of its own: its dict is made when someone reads it or it spawns.
+cdef object _NEW_TREE = object()
+
+
+cdef object _spawner_tree_locals(object spawner):
     # As gevent: a greenlet shares its spawner's tree locals; the children
-    # of a root (parentless, e.g. main) greenlet each start a new tree.
+    # of a root (parentless, e.g. main) greenlet each start a new tree
+    # (_NEW_TREE, for a caller that can make the dict later).
+    if type(spawner) is _greenlet_type:
+        # A plain greenlet (main, spawn_raw's): its type has no such name.
+        tree_locals = _dict_attr(spawner, 'spawn_tree_locals')
+    elif isinstance(spawner, Greenlet):
+        return _tree_locals_of(<Greenlet>spawner)
+    elif isinstance(spawner, HubBase):
+        tree_locals = (<HubBase>spawner).spawn_tree_locals
+        if tree_locals is None:
+            tree_locals = (<HubBase>spawner).spawn_tree_locals = {}
+        return tree_locals
+    else:
+        tree_locals = _instance_attr(spawner, 'spawn_tree_locals')
+    if tree_locals is _NONE:
+        if PyGreenlet_MAIN(<greenlet>spawner):
+            return _NEW_TREE
+        tree_locals = {}
+        spawner.spawn_tree_locals = tree_locals
+    return tree_locals
+
+
+cdef inline object _tree_locals_of(Greenlet glet):
+    if glet._tree_locals is _NEW_TREE:
+        glet._tree_locals = {}
+    return glet._tree_locals
+
+
+cdef inline object _made_tree_locals(object tree_locals):
+    return {} if tree_locals is _NEW_TREE else tree_locals
+
+
+cdef int _track_tree(HubBase hub) except -1:
+    cdef object spawner = <object>PyGreenlet_GetCurrent()
+    hub.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+    hub.spawn_tree_locals = _made_tree_locals(_spawner_tree_locals(spawner))
+    return 0
+
+
+cdef int _track_spawn(Greenlet glet, int limit) except -1:
+    # A weak reference without a callback is shared by all who ask for one:
+    # spawning many greenlets from one makes it once.
     cdef object spawner = <object>PyGreenlet_GetCurrent()
     glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    if isinstance(spawner, Greenlet):
-        glet.spawn_tree_locals = (<Greenlet>spawner).spawn_tree_locals
-    else:
-        tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
-        if tree_locals is _NONE:
-            tree_locals = {}
-            if (<greenlet>spawner).parent is not None:
-                spawner.spawn_tree_locals = tree_locals
-        glet.spawn_tree_locals = tree_locals
-    glet.spawning_stack = _extract_stack(limit)
+    glet._tree_locals = _spawner_tree_locals(spawner)
+    glet._spawning_stack = _spawning_stack_now(limit)
     return 0
+
+
+# config.track_greenlet_tree, kept here: reading the setting costs more
+# than the spawn it decides about. -1: not read yet (the environment is
+# read when the first greenlet is made, as gevent does).
+cdef int _track_tree_flag = -1
+
+
+cdef inline bint _tracking_tree() except -1:
+    global _track_tree_flag
+    if _track_tree_flag < 0:
+        _track_tree_flag = 1 if _config.track_greenlet_tree else 0
+    return _track_tree_flag
+
+
+def _on_track_greenlet_tree_set(value):
+    global _track_tree_flag
+    _track_tree_flag = 1 if value else 0
+
+_config.settings['track_greenlet_tree'].on_set(_on_track_greenlet_tree_set)
 
 
 cdef class Greenlet(greenlet):
@@ -1764,12 +1928,33 @@ cdef class Greenlet(greenlet):
         self._links = []
         self._ident = None
         self._exc_info = None
-        if _config.track_greenlet_tree:
+        if _tracking_tree():
             limit = 10 if type(self) is Greenlet else type(self).spawning_stack_limit
             _track_spawn(self, limit)
 
     #: How many frames ``spawning_stack`` keeps (a subclass may change it).
     spawning_stack_limit = 10
+
+    @property
+    def spawn_tree_locals(self):
+        """The dict shared by the greenlets of this spawn tree (None when
+        the tree is not tracked)."""
+        return _tree_locals_of(self)
+
+    @spawn_tree_locals.setter
+    def spawn_tree_locals(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError('Expected dict, got %s' % (type(value).__name__,))
+        self._tree_locals = value
+
+    @property
+    def spawning_stack(self):
+        """Where this greenlet was made: the innermost frame (``f_code``,
+        ``f_lineno``, ``f_back``), as ``traceback`` reads frames."""
+        st = self._spawning_stack
+        if type(st) is _SpawnStack:
+            st = self._spawning_stack = (<_SpawnStack>st)._frames()
+        return st
 
     @property
     def _run(self):
@@ -1793,16 +1978,17 @@ cdef class Greenlet(greenlet):
 
     @property
     def minimal_ident(self):
+        # Unique among the greenlets of our hub (gevent: of the parent,
+        # which must be a hub: anything else raises TypeError).
         if self._ident is None:
-            self._ident = _ident_registry.get_ident(self)
+            self._ident = (<HubBase?>self.parent).ident_registry.get_ident(self)
         return self._ident
 
     @property
     def name(self):
         name = self.__dict__.get('name')
         if name is None:
-            name = 'Greenlet-%d' % (self.minimal_ident,)
-            self.__dict__['name'] = name
+            return 'Greenlet-%d' % (self.minimal_ident,)
         return name
 
     @name.setter
@@ -1817,8 +2003,10 @@ cdef class Greenlet(greenlet):
             return True
         if self._start_event is not None and self._start_event is not _start_completed_event \
                 and not _event_pending(self._start_event):
-            # Started but its start was stopped before it ran.
-            return True
+            # Started but its start was stopped before it ran; or running,
+            # between its start callback and run() (a switch tracer sees
+            # that moment).
+            return PyGreenlet_GetCurrent() is not self
         return PyGreenlet_STARTED(self) and not PyGreenlet_ACTIVE(self)
 
     @property
@@ -1848,12 +2036,12 @@ cdef class Greenlet(greenlet):
 
     def __repr__(self):
         classname = type(self).__name__
-        # As gevent: the name shows once it was read or assigned.
-        name = self.__dict__.get('name')
-        if name is None:
+        # As gevent: the name shows once assigned or once minimal_ident
+        # was made (making one just for the repr would cost a weakref).
+        if self._ident is None and 'name' not in self.__dict__:
             result = '<%s at %s' % (classname, hex(id(self)))
         else:
-            result = '<%s "%s" at %s' % (classname, name, hex(id(self)))
+            result = '<%s "%s" at %s' % (classname, self.name, hex(id(self)))
         formatted = self._formatinfo()
         if formatted:
             result += ': ' + formatted
@@ -2129,10 +2317,9 @@ cdef class Greenlet(greenlet):
     def kill(self, exception=GreenletExit, block=True, timeout=None):
         """Raise *exception* in the greenlet; wait for it to die if *block*."""
         cdef Waiter waiter
-        self._cancel_start()
-        if self._dead():
-            self._handle_death_before_start((exception,))
-        else:
+        if not self._maybe_kill_before_start(exception):
+            if self.ready():
+                return
             waiter = Waiter(self.parent) if block else None
             _hub_run_callback(<HubBase?>self.parent, _kill, (self, exception, waiter))
             if block:
@@ -2197,7 +2384,7 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     g.args = args
     g.kwargs = kwargs
     g._links = []
-    if _config.track_greenlet_tree:
+    if _tracking_tree():
         _track_spawn(g, 10)
     if _spawn_callbacks:
         _call_spawn_callbacks(g)
@@ -2226,25 +2413,25 @@ def spawn_raw(function, *args, **kwargs):
         import functools
         function = functools.partial(function, *args, **kwargs)
         args = ()
-    g = _greenlet_type(function, hub)
-    if _config.track_greenlet_tree:
-        _track_raw_spawn(g)
+    if _tracking_tree():
+        g = TrackedRawGreenlet(function, hub)
+    else:
+        g = _greenlet_type(function, hub)
     hub.loop.run_callback(g.switch, *args)
     g.loop = hub.loop
     return g
 
 
-cdef int _track_raw_spawn(object glet) except -1:
-    # gevent's TrackedRawGreenlet: the tree, but no stack (too costly here).
-    spawner = getcurrent()
-    glet.spawning_greenlet = PyWeakref_NewRef(spawner, None)
-    tree_locals = getattr(spawner, 'spawn_tree_locals', _NONE)
-    if tree_locals is _NONE:
-        tree_locals = {}
-        if spawner.parent is not None:
-            spawner.spawn_tree_locals = tree_locals
-    glet.spawn_tree_locals = tree_locals
-    return 0
+cdef class TrackedRawGreenlet(greenlet):
+    """A plain greenlet in the spawn tree: ``spawning_greenlet`` and
+    ``spawn_tree_locals``, but no ``spawning_stack`` (too costly for
+    ``spawn_raw``), as gevent's."""
+
+    def __init__(self, function, parent):
+        greenlet.__init__(self, function, parent)
+        spawner = <object>PyGreenlet_GetCurrent()
+        self.spawning_greenlet = PyWeakref_NewRef(spawner, None)
+        self.spawn_tree_locals = _made_tree_locals(_spawner_tree_locals(spawner))
 
 
 def spawn_link(function, *args, **kwargs):
@@ -2295,6 +2482,9 @@ def sleep(seconds=0, ref=True):
     else:
         t = core_timer(lp, secs, 0.0, ref)
         try:
+            # As gevent's: a sleep is measured from now, not from the loop's
+            # cached time (the time of its last poll).
+            lp.update_now()
             hub.wait(t)
         finally:
             t.close()

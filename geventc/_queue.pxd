@@ -56,7 +56,9 @@ cdef class _WaitingRoom(Wakeable):
 
 
 cdef class SimpleQueue(_WaitingRoom):
-    cdef readonly object queue
+    # The container: read and replaced through the ``queue`` property, which
+    # keeps _is_deque and _fast true to it.
+    cdef object _queue
     cdef readonly bint is_shutdown
     cdef Py_ssize_t _maxsize
     # queue is exactly a deque: append/popleft through their C functions.
@@ -83,6 +85,7 @@ cdef class SimpleQueue(_WaitingRoom):
     cpdef peek_nowait(self)
     cdef object _get_or_peek(self, bint peek, block, timeout)
     cdef inline bint _has_room(self) except -1
+    cdef int _set_queue(self, container) except -1
 
 
 cdef class Queue(SimpleQueue):

@@ -407,7 +407,8 @@ cdef class SimpleQueue(_WaitingRoom):
         self.hub = get_hub()
         self._event_unlock = None
         self.is_shutdown = False
-        self.queue = None
+        self._set_queue(None)
+        self._plain = type(self) in _PLAIN_QUEUES
         if items:
             self._init(maxsize, items)
         else:
@@ -417,9 +418,23 @@ cdef class SimpleQueue(_WaitingRoom):
 
     def _init(self, maxsize, items=()):
         # A def, not cpdef: stdlib-style subclasses define _init(self, maxsize).
-        self.queue = self._create_queue(items)
-        self._is_deque = type(self.queue) is _deque and _deque_append != NULL
-        self._plain = type(self) in _PLAIN_QUEUES
+        self._set_queue(self._create_queue(items))
+
+    @property
+    def queue(self):
+        """The container of the items (a deque, unless a subclass's
+        ``_init`` or ``_create_queue`` made another one)."""
+        return self._queue
+
+    @queue.setter
+    def queue(self, container):
+        # A subclass may replace the container (the standard library's
+        # queues allow it): the inlined deque paths must then stand aside.
+        self._set_queue(container)
+
+    cdef int _set_queue(self, container) except -1:
+        self._queue = container
+        self._is_deque = type(container) is _deque and _deque_append != NULL
         # put/get's own fast paths, for the exact deque-backed types.
         if self._is_deque and type(self) is SimpleQueue:
             self._fast = FAST_SIMPLE
@@ -427,26 +442,27 @@ cdef class SimpleQueue(_WaitingRoom):
             self._fast = FAST_JOINABLE
         else:
             self._fast = FAST_NONE
+        return 0
 
     cpdef _create_queue(self, items=()):
         return _deque(items)
 
     cpdef Py_ssize_t _qsize(self) except? -1:
-        return len(self.queue)
+        return len(self._queue)
 
     cpdef _put(self, item):
         if self._is_deque:
-            _deque_append_item(self.queue, item)
+            _deque_append_item(self._queue, item)
         else:
-            self.queue.append(item)
+            self._queue.append(item)
 
     cpdef _get(self):
         if self._is_deque:
-            return _deque_popleft_item(self.queue)
-        return self.queue.popleft()
+            return _deque_popleft_item(self._queue)
+        return self._queue.popleft()
 
     cpdef _peek(self):
-        return self.queue[0]
+        return self._queue[0]
 
     # -- size -------------------------------------------------------------------
 
@@ -484,7 +500,7 @@ cdef class SimpleQueue(_WaitingRoom):
 
     def copy(self):
         """A new queue of the same type, maxsize and items (no waiters)."""
-        return type(self)(self.maxsize, self.queue)
+        return type(self)(self.maxsize, self._queue)
 
     def __repr__(self):
         return '<%s at %s%s>' % (type(self).__name__, hex(id(self)), self._format())
@@ -496,8 +512,8 @@ cdef class SimpleQueue(_WaitingRoom):
         result = []
         if self.maxsize is not None:
             result.append('maxsize=%r' % (self.maxsize,))
-        if self.queue:
-            result.append('queue=%r' % (self.queue,))
+        if self._queue:
+            result.append('queue=%r' % (self._queue,))
         if self._getters.count:
             result.append('getters[%s]' % (self._getters.count,))
         if self._putters.count:
@@ -517,10 +533,10 @@ cdef class SimpleQueue(_WaitingRoom):
         cdef ItemWaiter waiter
         if self.is_shutdown:
             raise _ShutDown
-        if self._fast and (self._maxsize == -1 or Py_SIZE(self.queue) < self._maxsize):
+        if self._fast and (self._maxsize == -1 or Py_SIZE(self._queue) < self._maxsize):
             # _put of our own deque-backed types, inlined.
             _check_timeout(block, timeout)
-            _deque_append_item(self.queue, item)
+            _deque_append_item(self._queue, item)
             if self._fast == FAST_JOINABLE:
                 (<Queue>self)._did_put_task()
             if self._getters.count:
@@ -572,10 +588,10 @@ cdef class SimpleQueue(_WaitingRoom):
         when the queue is empty, as in gevent).
         """
         if self._fast:
-            if Py_SIZE(self.queue):
+            if Py_SIZE(self._queue):
                 if self._putters.count:
                     self._schedule_unlock()
-                return _deque_popleft_item(self.queue)
+                return _deque_popleft_item(self._queue)
         elif self._qsize():
             if self._putters.count:
                 self._schedule_unlock()
@@ -689,7 +705,7 @@ cdef class Queue(SimpleQueue):
             self._cond.clear()
 
     def copy(self):
-        return type(self)(self.maxsize, self.queue, self.unfinished_tasks)
+        return type(self)(self.maxsize, self._queue, self.unfinished_tasks)
 
     def _format(self):
         result = SimpleQueue._format(self)
@@ -699,9 +715,9 @@ cdef class Queue(SimpleQueue):
 
     cpdef _put(self, item):
         if self._is_deque:
-            _deque_append_item(self.queue, item)
+            _deque_append_item(self._queue, item)
         else:
-            self.queue.append(item)
+            self._queue.append(item)
         self._did_put_task()
 
     cdef int _did_put_task(self) except -1:
@@ -772,11 +788,11 @@ cdef class PriorityQueue(Queue):
         return q
 
     cpdef _put(self, item):
-        _heappush(self.queue, item)
+        _heappush(self._queue, item)
         self._did_put_task()
 
     cpdef _get(self):
-        return _heappop(self.queue)
+        return _heappop(self._queue)
 
 
 cdef class LifoQueue(Queue):
@@ -786,14 +802,14 @@ cdef class LifoQueue(Queue):
         return list(items)
 
     cpdef _put(self, item):
-        (<list?>self.queue).append(item)
+        (<list?>self._queue).append(item)
         self._did_put_task()
 
     cpdef _get(self):
-        return (<list?>self.queue).pop()
+        return (<list?>self._queue).pop()
 
     cpdef _peek(self):
-        return self.queue[-1]
+        return self._queue[-1]
 
 
 # -- Channel -----------------------------------------------------------------------

@@ -4,13 +4,14 @@ geventc module's ``__implements__``.
 
 This is the part other code builds on; the ``patch_*`` functions and
 ``patch_all`` are not provided yet (``geventc.monkey.patch_all`` is an
-AttributeError until they are).
+AttributeError until they are), except ``patch_sys``, which does nothing
+(as gevent's).
 """
 import sys
 
 __all__ = [
     'get_original', 'is_module_patched', 'is_object_patched',
-    'patch_module', 'MonkeyPatchWarning',
+    'patch_module', 'patch_sys', 'MonkeyPatchWarning',
 ]
 
 #: module name -> {attribute name: the original object} for what was patched
@@ -103,6 +104,13 @@ def patch_item(module, attr, newitem):
     if olditem is not _MISSING:
         _save(module, attr, olditem)
     setattr(module, attr, newitem)
+
+
+def patch_sys(stdin=True, stdout=True, stderr=True):  # noqa: ARG001
+    """Leave ``sys.stdin``/``stdout``/``stderr`` as they are, as gevent
+    26.9.0 does: streams that go through a thread pool hang the
+    interpreter's final flush of stdout and stderr at exit."""
+    return None
 
 
 def remove_item(module, attr):

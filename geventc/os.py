@@ -111,20 +111,22 @@ if fcntl is not None:
             fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
             return True
 
-    def nb_read(fd, n):
-        """Read up to *n* bytes from the non-blocking *fd* (b'' at end of file),
-        letting other greenlets run while nothing is there."""
-        hub = watcher = None
+    def _retry_on_block(fd, event, func, arg):
+        # func(fd, arg) on the non-blocking fd, waiting for *event* while it
+        # would block (one watcher for all the waits); close() of the fd
+        # wakes the wait and ends it with EBADF.
+        hub = None
+        watcher = None
         try:
             while True:
                 try:
-                    return _read(fd, n)
+                    return func(fd, arg)
                 except OSError as ex:
                     if ex.errno not in ignored_errors:
                         raise
                 if hub is None:
                     hub = get_hub()
-                    watcher = hub.loop.io(fd, _READ)
+                    watcher = hub.loop.io(fd, event)
                 hub.wait(watcher)
                 if fd in _closing_fd_to_event:
                     _raise_closed()
@@ -132,26 +134,15 @@ if fcntl is not None:
             if watcher is not None:
                 watcher.close()
 
+    def nb_read(fd, n):
+        """Read up to *n* bytes from the non-blocking *fd* (b'' at end of file),
+        letting other greenlets run while nothing is there."""
+        return _retry_on_block(fd, _READ, _read, n)
+
     def nb_write(fd, buf):
         """Write some of *buf* to the non-blocking *fd*; return how many bytes,
         letting other greenlets run while it is full."""
-        hub = watcher = None
-        try:
-            while True:
-                try:
-                    return _write(fd, buf)
-                except OSError as ex:
-                    if ex.errno not in ignored_errors:
-                        raise
-                if hub is None:
-                    hub = get_hub()
-                    watcher = hub.loop.io(fd, _WRITE)
-                hub.wait(watcher)
-                if fd in _closing_fd_to_event:
-                    _raise_closed()
-        finally:
-            if watcher is not None:
-                watcher.close()
+        return _retry_on_block(fd, _WRITE, _write, buf)
 
 
 def tp_read(fd, n):

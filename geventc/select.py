@@ -12,6 +12,7 @@ kernel is asked again when one fires.
 """
 from geventc._util import copy_globals
 import errno as _errno
+import fcntl as _fcntl
 import os as _os
 import select as __select__
 
@@ -42,6 +43,9 @@ _SELECT_EXCEPT = _POLLPRI
 
 _EV_READ = 1
 _EV_WRITE = 2
+# libev's EV_ERROR, as a C int: what a watcher of a closed fd is told.
+_EV_ERROR = -0x80000000
+_EV_ERROR_RW = _EV_ERROR | _EV_READ | _EV_WRITE
 
 
 def _fileno(obj):
@@ -76,12 +80,13 @@ def get_fileno(fileobj):
     return fd
 
 
-def _poll_now(masks):
-    """One zero-timeout poll(2) of ``{fd: mask}``: ``{fd: revents}``."""
+def _poll_now(masks, timeout=0):
+    """One poll(2) of ``{fd: mask}`` (*timeout* in seconds, None: forever):
+    ``{fd: revents}``. Blocks the thread, not just the greenlet."""
     p = _original_poll()
     for fd, mask in masks.items():
         p.register(fd, mask)
-    return dict(p.poll(0))
+    return dict(p.poll(None if timeout is None else timeout * 1000.0))
 
 
 def _ev_flags(mask):
@@ -91,6 +96,84 @@ def _ev_flags(mask):
     if mask & _POLLOUT:
         flags |= _EV_WRITE
     return flags
+
+
+def _fd_closed(fd):
+    try:
+        _fcntl.fcntl(fd, _fcntl.F_GETFD)
+    except OSError as ex:
+        return ex.errno == _errno.EBADF
+    return False
+
+
+def _wait_for_ready(check, watch, timeout, seen, nothing, recheck=None):
+    """The wait of ``select()``, ``poll.poll()`` and the selectors' ``select()``.
+
+    *check()* is the kernel's answer now, None when nothing is ready.
+    Otherwise the greenlet waits until libev sees one of *watch*
+    (``[(fd, libev flags)]``) or *timeout* passes (*nothing* is returned
+    then), and asks *recheck()* (default: *check*); if the kernel has
+    nothing any more (another greenlet took it), ``seen(fired)`` makes the
+    answer from what libev saw: ``[(fd, revents)]``, revents negative
+    (``_EV_ERROR``) for a closed fd, as libev reports one.
+    """
+    ready = check()
+    if ready is not None or timeout == 0:
+        # Let the others run: a loop of always-ready selects must not starve them.
+        _sleep()
+        return ready if ready is not None else nothing
+    try:
+        fired = _wait_any(watch, timeout)
+    except OSError as ex:
+        # Closed since check(): reported as libev reports an fd that
+        # turns out closed, ready with an error.
+        if ex.errno != _errno.EBADF:
+            raise
+        fired = [(fd, _EV_ERROR_RW) for fd, _ in watch if _fd_closed(fd)]
+        if not fired:
+            raise
+        _sleep()
+        return seen(fired)
+    if fired is None:
+        return nothing
+    ready = (recheck or check)()
+    if ready is not None:
+        return ready
+    return seen(fired)
+
+
+def _select_fds(lists, fdlists, timeout, closed_is_ready):
+    # select() of the objects in *lists* = (r, w, x), whose descriptors are
+    # *fdlists*: as the stdlib's, a closed one is EBADF, unless it was closed
+    # while we waited: then, as gevent (and libev) report it, it is ready.
+    masks = {}
+    for fds, bit in zip(fdlists, (_POLLIN, _POLLOUT, _POLLPRI)):
+        for fd in fds:
+            masks[fd] = masks.get(fd, 0) | bit
+    revents = _poll_now(masks, timeout)
+    closed = 0
+    for ev in revents.values():
+        if ev & _POLLNVAL:
+            if not closed_is_ready:
+                raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
+            closed = _POLLNVAL
+    return tuple([o for o, fd in zip(objs, fds) if revents.get(fd, 0) & wanted]
+                 for objs, fds, wanted in zip(lists, fdlists, (_SELECT_READ | closed,
+                                                               _SELECT_WRITE | closed,
+                                                               _SELECT_EXCEPT)))
+
+
+def _original_select(rlist, wlist, xlist, timeout=None):
+    """The standard library's ``select.select``, blocking the thread.
+
+    Asked of poll(2), so no FD_SETSIZE limit; the results and errors are
+    select's (EBADF for a closed descriptor). ``select()`` asks it first
+    with a zero timeout (the name is gevent's, and replaceable as there).
+    """
+    if timeout is not None and timeout < 0:
+        raise ValueError('timeout must be non-negative')
+    lists = (list(rlist), list(wlist), list(xlist))
+    return _select_fds(lists, [[_fileno(o) for o in objs] for objs in lists], timeout, False)
 
 
 def select(rlist, wlist, xlist, timeout=None):
@@ -104,41 +187,32 @@ def select(rlist, wlist, xlist, timeout=None):
     rlist = rlist if isinstance(rlist, (list, tuple)) else list(rlist)
     wlist = wlist if isinstance(wlist, (list, tuple)) else list(wlist)
     xlist = xlist if isinstance(xlist, (list, tuple)) else list(xlist)
-    rfds = [_fileno(o) for o in rlist]
-    wfds = [_fileno(o) for o in wlist]
-    xfds = [_fileno(o) for o in xlist]
-    masks = {}
-    for fds, bit in ((rfds, _POLLIN), (wfds, _POLLOUT), (xfds, _POLLPRI)):
+    # The descriptors now: an object closed while we wait says -1 later.
+    fdlists = ([_fileno(o) for o in rlist], [_fileno(o) for o in wlist],
+               [_fileno(o) for o in xlist])
+    flags = {}
+    for fds, bit in zip(fdlists, (_EV_READ, _EV_WRITE)):
         for fd in fds:
-            masks[fd] = masks.get(fd, 0) | bit
+            flags[fd] = flags.get(fd, 0) | bit
 
-    def results(revents):
-        for fd, ev in revents.items():
-            if ev & _POLLNVAL:
-                raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
-        return ([o for o, fd in zip(rlist, rfds) if revents.get(fd, 0) & _SELECT_READ],
-                [o for o, fd in zip(wlist, wfds) if revents.get(fd, 0) & _SELECT_WRITE],
-                [o for o, fd in zip(xlist, xfds) if revents.get(fd, 0) & _SELECT_EXCEPT])
+    def some(ready):
+        return ready if (ready[0] or ready[1] or ready[2]) else None
 
-    ready = results(_poll_now(masks)) if masks else ([], [], [])
-    if ready[0] or ready[1] or ready[2] or timeout == 0:
-        # Let the others run: a loop of always-ready selects must not starve them.
-        _sleep()
-        return ready
-    watch = [(fd, _ev_flags(mask & (_POLLIN | _POLLOUT))) for fd, mask in masks.items()
-             if mask & (_POLLIN | _POLLOUT)]
-    fired = _wait_any(watch, timeout)
-    if fired is None:
-        return [], [], []
-    ready = results(_poll_now(masks))
-    if ready[0] or ready[1] or ready[2]:
-        return ready
-    # Readiness went away again (another greenlet consumed it): report what
-    # libev saw, as gevent does.
-    seen = {}
-    for fd, revents in fired:
-        seen[fd] = seen.get(fd, 0) | (_POLLIN if revents & _EV_READ else 0) | (_POLLOUT if revents & _EV_WRITE else 0)
-    return results(seen)
+    def check():
+        return some(_original_select(rlist, wlist, xlist, 0))
+
+    def recheck():
+        return some(_select_fds((rlist, wlist, xlist), fdlists, 0, True))
+
+    def seen(fired):
+        revents = {}
+        for fd, ev in fired:
+            revents[fd] = revents.get(fd, 0) | ev
+        return ([o for o, fd in zip(rlist, fdlists[0]) if revents.get(fd, 0) & _EV_READ],
+                [o for o, fd in zip(wlist, fdlists[1]) if revents.get(fd, 0) & _EV_WRITE],
+                [])
+
+    return _wait_for_ready(check, list(flags.items()), timeout, seen, ([], [], []), recheck)
 
 
 def _checked_mask(eventmask):
@@ -194,23 +268,24 @@ class poll(object):
             else:
                 timeout = timeout / 1000.0
         masks = dict(self.fds)
-        ready = list(_poll_now(masks).items())
-        if ready or timeout == 0:
-            _sleep()
-            return ready
+
+        def check():
+            return list(_poll_now(masks).items()) or None
+
+        def seen(fired):
+            result = {}
+            for fd, revents in fired:
+                if revents < 0:
+                    ev = _POLLNVAL
+                else:
+                    ev = 0
+                    if revents & _EV_READ:
+                        ev |= _POLLIN
+                    if revents & _EV_WRITE:
+                        ev |= _POLLOUT
+                    ev &= masks.get(fd, 0)
+                result[fd] = result.get(fd, 0) | ev
+            return [(fd, ev) for fd, ev in result.items() if ev]
+
         watch = [(fd, _ev_flags(mask)) for fd, mask in masks.items() if _ev_flags(mask)]
-        fired = _wait_any(watch, timeout)
-        if fired is None:
-            return []
-        ready = list(_poll_now(masks).items())
-        if ready:
-            return ready
-        result = {}
-        for fd, revents in fired:
-            ev = 0
-            if revents & _EV_READ:
-                ev |= _POLLIN
-            if revents & _EV_WRITE:
-                ev |= _POLLOUT
-            result[fd] = result.get(fd, 0) | (ev & masks.get(fd, 0))
-        return [(fd, ev) for fd, ev in result.items() if ev]
+        return _wait_for_ready(check, watch, timeout, seen, [])

@@ -14,8 +14,8 @@ from geventc._util import copy_globals
 import selectors as __selectors__
 import select as __select__
 
-from geventc._hub import sleep as _sleep, get_hub
-from geventc._socket import _wait_any
+from geventc._hub import get_hub
+from geventc.select import _wait_for_ready
 
 __implements__ = ['DefaultSelector']
 __extra__ = ['GeventSelector']
@@ -101,14 +101,25 @@ class GeventSelector(_BaseSelectorImpl):
             raise RuntimeError('selector is closed')
         if timeout is not None:
             timeout = max(timeout, 0)
-        ready = self._ready_now()
-        if ready or timeout == 0:
-            _sleep()
+
+        def check():
+            return self._ready_now() or None
+
+        def seen(fired):
+            # What libev saw, as gevent reports it: a closed fd's error is not an event.
+            events = {}
+            for fd, revents in fired:
+                if revents > 0:
+                    events[fd] = events.get(fd, 0) | (
+                        (EVENT_READ if revents & 1 else 0) | (EVENT_WRITE if revents & 2 else 0))
+            ready = []
+            for fd, ev in events.items():
+                key = self._fd_to_key.get(fd)
+                if key is not None and ev & key.events:
+                    ready.append((key, ev & key.events))
             return ready
-        watch = list(self._flags.items())
-        if _wait_any(watch, timeout) is None:
-            return []
-        return self._ready_now()
+
+        return _wait_for_ready(check, list(self._flags.items()), timeout, seen, [])
 
     def close(self):
         self._flags = None

@@ -10,6 +10,7 @@ import traceback
 from greenlet import getcurrent, greenlet as _raw_greenlet
 
 from geventc._compat import perf_counter, thread_mod_name
+from geventc._greenlet_primitives import get_reachable_greenlets
 from geventc._util import _NONE
 
 __all__ = ['format_run_info', 'print_run_info', 'GreenletTree', 'wrap_errors', 'assert_switches']
@@ -132,15 +133,6 @@ def _format_greenlet_info(lines, greenlet_stacks, limit):
             'running_stacks': greenlet_stacks if tree.is_current_tree else False,
             'running_stack_limit': limit,
         }))
-
-
-def _reachable_greenlets():
-    # There is no registry of greenlets: the garbage collector knows them all.
-    # type(), not isinstance(): isinstance reads __class__, and reading any
-    # attribute of a greenlet-local object gives the current greenlet a dict in it.
-    import gc
-    return [g for g in gc.get_objects()
-            if issubclass(type(g), _raw_greenlet) and not getattr(g, 'greenlet_tree_is_ignored', False)]
 
 
 class _TreeFormatter(object):
@@ -344,7 +336,7 @@ class GreenletTree(object):
         roots = {}
         current = roots[main] = trees[main] = cls(main)
         current.is_current_tree = True
-        for glet in _reachable_greenlets():
+        for glet in get_reachable_greenlets():
             spawner = cls._spawning_parent(glet)
             if spawner is None:
                 # A raw greenlet, or its spawner is gone: under its root.

@@ -428,6 +428,63 @@ def test_spawning_stack_limit_of_a_subclass():
     assert g.spawning_stack is not None and g.spawning_stack.f_back is None
 
 
+def _spawn_in_loop(n):
+    return [Greenlet(lambda: None) for _ in range(n)]
+
+
+def _spawn_here():
+    return Greenlet(lambda: None)
+
+
+def test_spawning_stacks_from_one_place_and_from_two():
+    in_loop = _spawn_in_loop(3) + _spawn_in_loop(1)
+    lines = {g.spawning_stack.f_lineno for g in in_loop}
+    assert len(lines) == 1
+    codes = {g.spawning_stack.f_code for g in in_loop}
+    assert len(codes) == 1
+    # Each greenlet has a chain of its own, once read.
+    assert in_loop[0].spawning_stack is not in_loop[1].spawning_stack
+    other = _spawn_here()
+    assert other.spawning_stack.f_code is _spawn_here.__code__
+    assert other.spawning_stack.f_back.f_lineno != in_loop[0].spawning_stack.f_back.f_lineno
+
+
+def test_spawning_stack_limit_above_ten_and_negative():
+    def depth(frame):
+        n = 0
+        while frame is not None:
+            n += 1
+            frame = frame.f_back
+        return n
+
+    class Deep(Greenlet):
+        spawning_stack_limit = 12
+
+    class All(Greenlet):
+        spawning_stack_limit = -1   # as gevent: no limit
+
+    def nest(k):
+        if k:
+            return nest(k - 1)
+        return Deep(lambda: None), All(lambda: None), Greenlet(lambda: None)
+
+    deep, every, default = nest(15)
+    assert depth(deep.spawning_stack) == 12
+    assert depth(default.spawning_stack) == 10
+    assert depth(every.spawning_stack) > 16
+
+
+def test_spawn_tree_locals_is_a_dict_or_none():
+    g = Greenlet(lambda: None)
+    mine = {'a': 1}
+    g.spawn_tree_locals = mine
+    assert g.spawn_tree_locals is mine
+    g.spawn_tree_locals = None
+    assert g.spawn_tree_locals is None
+    with pytest.raises(TypeError):
+        g.spawn_tree_locals = [1]
+
+
 def test_track_greenlet_tree_off_captures_nothing():
     saved = gevent.config.track_greenlet_tree
     gevent.config.track_greenlet_tree = False
@@ -546,3 +603,128 @@ def test_system_errors_reach_main_even_with_stderr_replaced(hub, exc_type, where
     # NOT_ERROR (SystemExit) is not printed; the others go to the replaced stderr.
     assert ('boom' in stream.getvalue()) == (not issubclass(exc_type, Hub.NOT_ERROR))
     gevent.sleep(0.01)      # the hub carries on afterwards
+
+
+# -- 8. minimal_ident per hub, repr, kill with exc_info, dead while switching ------
+
+def test_minimal_ident_comes_from_the_hubs_registry():
+    # Each hub numbers its own greenlets from 0: a greenlet's ident is
+    # unique in its hub, not in the process.
+    idents = {}
+    keep = []   # both greenlets stay alive: a shared registry would number them 0 and 1
+
+    def in_thread(key):
+        hub = get_hub()
+        g = gevent.spawn(lambda: None)
+        keep.append(g)
+        idents[key] = (g.minimal_ident, hub.minimal_ident, len(hub.ident_registry))
+        g.join()
+
+    threads = [threading.Thread(target=in_thread, args=(k,)) for k in 'ab']
+    for t in threads:
+        t.start()
+        t.join()
+    assert idents['a'][0] == idents['b'][0] == 0
+    assert idents['a'][2] == idents['b'][2] == 1
+    # Hubs are numbered as they are made (a positive int each).
+    assert 0 < idents['a'][1] < idents['b'][1]
+    assert get_hub().minimal_ident >= 1
+
+
+def test_minimal_ident_with_a_parent_that_is_not_a_hub():
+    from greenlet import getcurrent
+    g = gevent.spawn(lambda: None)
+    g.parent = getcurrent()
+    try:
+        with pytest.raises((TypeError, AttributeError)):
+            g.minimal_ident
+    finally:
+        g.parent = get_hub()
+        g.kill()
+
+
+def test_repr_shows_the_name_once_minimal_ident_is_made():
+    g = Greenlet(lambda: None)
+    assert '"' not in repr(g)
+    ident = g.minimal_ident
+    assert repr(g).startswith('<Greenlet "Greenlet-%d" at ' % ident)
+    # Reading the generated name does not make it an assigned one.
+    assert 'name' not in g.__dict__
+
+
+def test_killing_an_unstarted_greenlet_with_exc_info():
+    class Boom(Exception):
+        pass
+    g = gevent.spawn(lambda: None)
+    try:
+        raise Boom('x')
+    except Boom:
+        g.kill(sys.exc_info())
+    assert g.dead and not g.successful()
+    with pytest.raises(Boom):
+        g.get()
+
+
+def test_with_suite_that_raises_kills_the_greenlet_with_its_error():
+    class Boom(Exception):
+        pass
+    with pytest.raises(Boom):
+        with gevent.spawn(gevent.sleep, 0.01) as g:
+            raise Boom()
+    assert g.dead
+    with pytest.raises(Boom):
+        g.get()
+
+
+def test_greenlet_is_not_dead_when_a_switch_tracer_sees_it_start():
+    import greenlet
+    seen = []
+
+    def tracer(event, args):
+        if event == 'switch':
+            seen.append((args[1], args[1].dead))
+
+    old = greenlet.settrace(tracer)
+    try:
+        g = gevent.spawn(lambda: 42)
+        g.join()
+    finally:
+        greenlet.settrace(old)
+    assert any(target is g for target, _ in seen)
+    assert not any(dead for _, dead in seen)
+
+
+def test_the_hub_is_in_the_spawn_tree():
+    from greenlet import getcurrent
+    hub = get_hub()
+    assert hub.spawning_greenlet() is getcurrent()
+    assert isinstance(hub.spawn_tree_locals, dict)
+    # The main greenlet is a root: the hub's locals are its own.
+    assert not hasattr(getcurrent(), 'spawn_tree_locals')
+    from_hub = []
+    hub.loop.run_callback(lambda: from_hub.append(Greenlet()))
+    gevent.sleep(0)
+    assert from_hub[0].spawn_tree_locals is hub.spawn_tree_locals
+    assert from_hub[0].spawning_greenlet() is hub
+
+
+def test_patch_sys_leaves_the_streams_alone():
+    from geventc import monkey
+    before = (sys.stdin, sys.stdout, sys.stderr)
+    monkey.patch_sys(stdin=False, stdout=False, stderr=True)
+    assert (sys.stdin, sys.stdout, sys.stderr) == before
+    assert monkey.get_original('sys', 'stderr') is sys.stderr
+    assert not monkey.is_module_patched('sys')
+
+
+def test_spawn_raw_makes_a_tracked_raw_greenlet():
+    from greenlet import getcurrent
+    from geventc._greenlet_primitives import TrackedRawGreenlet, get_reachable_greenlets
+    g = gevent.spawn_raw(lambda: None)
+    assert isinstance(g, TrackedRawGreenlet)
+    assert g.spawning_greenlet() is getcurrent()
+    assert g in get_reachable_greenlets()
+    g.greenlet_tree_is_ignored = True
+    assert g not in get_reachable_greenlets()
+    gevent.sleep(0)
+    assert g.dead

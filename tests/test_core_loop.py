@@ -1035,3 +1035,238 @@ class TestOwnDescriptorAndClosingFd:
         finally:
             os.close(r)
             os.close(w)
+
+
+# ---------------------------------------------------------------------------
+# gevent.core's module helpers and constants, the shared default loop
+# ---------------------------------------------------------------------------
+
+def test_events_to_str_names_every_bit_and_hex_for_the_rest():
+    assert core._events_to_str(core.READ | core.WRITE) == 'READ|WRITE'
+    assert core._events_to_str(core.SIGNAL | core.ASYNC) == 'SIGNAL|ASYNC'
+    assert core._events_to_str(0) == ''
+    # A bit libev has no name for is shown in hex, after the named ones.
+    assert core._events_to_str(core.READ | 0x40000000) == 'READ|0x40000000'
+
+
+def test_flags_to_int_and_list_use_gevents_names():
+    assert core._flags_to_int(None) == 0
+    assert core._flags_to_int('') == 0
+    assert core._flags_to_int(['kqueue', 'SELECT']) == core.BACKEND_KQUEUE | core.BACKEND_SELECT
+    assert core._flags_to_int(' epoll, poll') == core.BACKEND_EPOLL | core.BACKEND_POLL
+    assert core._flags_to_int(7) == 7
+    assert core._flags_to_list(core.BACKEND_PORT | core.BACKEND_POLL) == ['port', 'poll']
+    assert core._flags_to_list(core.BACKEND_IOURING | core.BACKEND_LINUXAIO) == ['linux_iouring', 'linux_aio']
+    with pytest.raises(ValueError):
+        core._flags_to_int(['port', 'blabla'])
+    with pytest.raises(TypeError):
+        core._flags_to_int(object())
+
+
+def test_check_flags_accepts_a_set_with_one_supported_backend():
+    # libev uses whichever of the named backends it has.
+    core._check_flags(core.BACKEND_PORT | core.BACKEND_POLL)
+    with pytest.raises(ValueError, match='Unsupported backend: port'):
+        core._check_flags(core.BACKEND_PORT)
+    lp = core.loop('port,poll', default=False)
+    try:
+        assert lp.backend == 'poll'
+    finally:
+        lp.destroy()
+
+
+def test_io_events_show_libevs_fd_set_bit_until_the_loop_runs():
+    lp = core.loop(default=False)
+    r, w = os.pipe()
+    try:
+        io = lp.io(w, core.READ)
+        io.events = core.WRITE
+        assert core._events_to_str(io.events) == 'WRITE|_IOFDSET'
+        assert io.events_str == 'WRITE|_IOFDSET'
+        io.start(lambda: io.stop())
+        lp.run()
+        assert io.events == core.WRITE
+        io.close()
+    finally:
+        lp.destroy()
+        os.close(r)
+        os.close(w)
+
+
+def test_loop_has_the_old_async_name():
+    lp = core.loop(default=False)
+    try:
+        assert isinstance(getattr(lp, 'async')(), core.async_)
+    finally:
+        lp.destroy()
+    assert getattr(core, 'async') is core.async_
+
+
+def _run_in_child(code):
+    assert_ok(run_python(code, timeout=60))
+
+
+def test_default_loop_objects_share_one_loop_and_die_together():
+    # As gevent's: loop(default=True) is the libev default loop each time;
+    # destroying any of the objects destroys it for all.
+    _run_in_child('''
+import geventc as gevent
+from geventc import core
+hub = gevent.get_hub()
+assert hub.loop.default
+other = gevent.config.loop(default=True)
+assert other.default and other.ptr == hub.loop.ptr
+fired = []
+t = other.timer(0.01)
+t.start(fired.append, 1)
+gevent.sleep(0.05)
+assert fired == [1], fired
+other.destroy()
+assert not other.default and not other.ptr
+hub.destroy(destroy_loop=True)
+assert gevent.get_hub().loop.default
+hub = gevent.get_hub()
+a = core.loop(default=True)
+b = core.loop(default=True)
+assert a.default and b.default
+a.destroy()
+assert not a.default
+b.destroy()
+assert not b.default and not b.ptr
+hub.destroy(destroy_loop=True)
+assert gevent.get_hub().loop.ptr
+gevent.sleep(0.01)
+print('ok')
+''')
+
+
+@pytest.mark.geventc_only
+def test_destroying_another_default_loop_object_destroys_the_hubs():
+    # gevent leaves the hub's object claiming a live loop whose libev loop
+    # is gone (using it then crashes); here it reports itself destroyed.
+    _run_in_child('''
+import geventc as gevent
+hub = gevent.get_hub()
+gevent.sleep(0.001)
+gevent.config.loop(default=True).destroy()
+assert not hub.loop.default and not hub.loop.ptr
+try:
+    hub.loop.timer(1)
+except ValueError:
+    pass
+else:
+    raise AssertionError('a destroyed loop made a watcher')
+hub.destroy(destroy_loop=True)
+gevent.sleep(0.001)
+''')
+
+
+def test_stat_interval_is_libevs_once_started(tmp_path):
+    path = tmp_path / 'f'
+    path.write_bytes(b'')
+    lp = core.loop(default=False)
+    try:
+        st = lp.stat(str(path), interval=-1)
+        assert st.interval == -1
+        st.start(lambda: None)
+        # libev raises an interval below its minimum when it starts.
+        assert st.interval > 0
+        st.close()
+    finally:
+        lp.destroy()
+
+
+def test_timer_start_reads_the_clock_only_from_callbacks():
+    # As gevent's: outside the loop's callbacks the loop time is that of its
+    # last poll, and a timer starts from it; inside them it is updated.
+    lp = core.loop(default=False)
+    try:
+        seen = []
+
+        def start_timer():
+            before = lp.now()
+            time.sleep(0.02)
+            t = lp.timer(10)
+            t.start(lambda: None)
+            seen.append(lp.now() - before)
+            t.close()
+
+        start_timer()
+        assert seen[0] == 0
+        lp.run_callback(start_timer)
+        lp.run()
+        assert seen[1] >= 0.015
+    finally:
+        lp.destroy()
+
+
+# ---------------------------------------------------------------------------
+# A watched fd closed behind libev's back: no abort, the watchers are told
+# ---------------------------------------------------------------------------
+# libev (built with its asserts, as the system's is) aborts the process when
+# it hands a closed fd to epoll_ctl. gevent's build aborts in these cases;
+# libev without asserts stops the fd's watchers and tells them
+# READ|WRITE|ERROR, which is what geventc does.
+
+@pytest.mark.geventc_only
+def test_fd_closed_before_the_loop_polls_kills_its_watchers():
+    res = run_python('''
+import os
+import geventc as gevent
+from geventc import core
+from geventc.socket import wait_read
+hub = gevent.get_hub()
+r, w = os.pipe()
+gevent.spawn(os.close, r)
+wait_read(r, timeout=5)         # woken, not timed out
+print('woken')
+
+# Two watchers on one fd, one stopped after the close: libev would change
+# the fd's kernel mask.
+r, w = os.pipe()
+seen = []
+a = hub.loop.io(w, core.WRITE)
+b = hub.loop.io(w, core.READ)
+a.start(lambda events: seen.append(('a', events)), pass_events=True)
+b.start(lambda events: seen.append(('b', events)), pass_events=True)
+gevent.sleep(0.01)              # both are in the kernel now
+os.close(w)
+a.stop()
+gevent.sleep(0.01)
+assert [name for name, _ in seen if name == 'b'] == ['b'], seen
+events = [e for name, e in seen if name == 'b'][0]
+assert events < 0 and events & core.READ and events & core.WRITE, events
+assert not b.active
+assert core._events_to_str(events).endswith('ERROR')
+os.close(r)
+print('ok')
+''')
+    assert_not_killed_by_signal(res)
+    assert_ok(res)
+    assert res.stdout.split() == ['woken', 'ok']
+
+
+@pytest.mark.geventc_only
+def test_fd_closed_in_a_forked_child_before_its_loop_runs():
+    # After fork libev hands every watched fd to the child's new epoll.
+    res = run_python('''
+import os
+import geventc as gevent
+from geventc import core
+hub = gevent.get_hub()
+r, w = os.pipe()
+seen = []
+io = hub.loop.io(r, core.READ)
+io.start(lambda events: seen.append(events), pass_events=True)
+gevent.sleep(0.01)
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    gevent.sleep(0.01)
+    os._exit(0 if seen and seen[0] < 0 else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+''')
+    assert_not_killed_by_signal(res)
+    assert_ok(res)
+    assert res.stdout.strip() == '0'

@@ -60,7 +60,7 @@ EXTRA = {
 
 # gevent.monkey's __all__ names the patch_* functions, which are not there
 # yet: its bookkeeping names are checked on their own.
-MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched',
+MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched', 'patch_sys',
                 'patch_module', 'patch_item', 'remove_item', 'saved', 'MonkeyPatchWarning']
 # Names gevent's tests import from these private modules.
 PRIVATE_NAMES = {
@@ -74,6 +74,7 @@ PRIVATE_NAMES = {
                                  'FileObjectThread', 'FileObjectClosed', 'cancel_wait_ex',
                                  'WriteallMixin', 'WriteIsWriteallMixin'],
     'gevent._fileobjectposix': ['FileObjectPosix', 'GreenFileDescriptorIO', 'GreenOpenDescriptor'],
+    'gevent._greenlet_primitives': ['TrackedRawGreenlet', 'get_reachable_greenlets'],
 }
 
 _PROBE = r"""

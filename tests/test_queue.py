@@ -41,6 +41,37 @@ def qcls(request):
     return request.param
 
 
+# -- a replaced container -------------------------------------------------------------
+
+@pytest.mark.parametrize('qcls', [Queue, SimpleQueue, JoinableQueue])
+def test_replacing_the_deque_later_is_used_by_put_and_get(qcls):
+    class Box(object):
+        # Not a deque: put and get must go through its methods.
+        def __init__(self, items):
+            self.items = list(items)
+
+        def append(self, item):
+            self.items.append(('boxed', item))
+
+        def popleft(self):
+            return self.items.pop(0)
+
+        def __len__(self):
+            return len(self.items)
+
+    q = qcls()
+    q.put(1)
+    box = Box([('old', 0)])
+    q.queue = box
+    assert q.queue is box
+    q.put(8)
+    assert box.items == [('old', 0), ('boxed', 8)]
+    assert q.qsize() == 2
+    assert q.get() == ('old', 0)
+    assert q.get() == ('boxed', 8)
+    assert q.empty()
+
+
 # -- the contract --------------------------------------------------------------------
 
 class TestQueueContract:
@@ -248,6 +279,27 @@ class TestQueueContract:
         q = qcls(None, [5, 3, 4])
         assert q.qsize() == 3
         assert q.get() == expected_order(qcls, [5, 3, 4])[0] or qcls is PriorityQueue
+
+    def test_subclass_may_assign_its_own_container(self, qcls):
+        # The standard library's hook: _init(maxsize) sets self.queue.
+        mine = []
+
+        class Q(qcls):
+            def _init(self, maxsize):
+                self.queue = mine
+
+            def _put(self, item):
+                self.queue.append(item)
+
+            def _get(self):
+                return self.queue.pop(0)
+
+        q = Q()
+        assert q.queue is mine
+        q.put(1)
+        q.put(2)
+        assert mine == [1, 2]
+        assert q.get() == 1 and q.get() == 2
 
     def test_maxsize_setter(self, qcls):
         q = qcls(1)

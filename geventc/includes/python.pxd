@@ -1,9 +1,11 @@
 # CPython internals geventc reaches past the public Cython `cpython.*` pxds:
 # the GIL around libev's poll, the method-descriptor layout behind the
 # queues' inline deque calls, the arena allocator behind the frame-stack
-# cache, and a filesystem-decoding helper for AF_UNIX addresses. Declared
-# here once; each user says why it needs them.
+# cache, a filesystem-decoding helper for AF_UNIX addresses, and the
+# interpreter's frames behind Greenlet.spawning_stack. Declared here once;
+# each user says why it needs them.
 
+from cpython.ref cimport PyObject
 from cpython.pystate cimport PyThreadState
 
 
@@ -65,3 +67,82 @@ cdef extern from *:
     """
     void geventc_recursion_get(int *py, int *c) noexcept
     void geventc_recursion_set(int py, int c) noexcept
+
+
+# _hub: Greenlet.spawning_stack. At each spawn the code objects and
+# instruction offsets of the spawner's innermost frames are copied; frame
+# objects are made only if someone reads the stack. On 3.11 the
+# interpreter's own frames are walked: asking for PyFrameObjects would
+# create one per Python frame that has none yet.
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+      #ifndef Py_BUILD_CORE
+        #define Py_BUILD_CORE 1
+      #endif
+      #include "internal/pycore_frame.h"
+      #define GEVENTC_WALK_INTERPRETER_FRAMES 1
+    #endif
+
+    /* Up to *limit* frames, innermost first, as PyEval_GetFrame() and
+       PyFrame_GetBack() see them: a new reference to each code object in
+       codes[], and each frame's PyFrame_GetLasti() in lasti[]. Returns how
+       many. */
+    static inline int geventc_capture_stack(PyObject **codes, int *lasti, int limit)
+    {
+        int n = 0;
+    #ifdef GEVENTC_WALK_INTERPRETER_FRAMES
+        _PyInterpreterFrame *f = PyThreadState_Get()->cframe->current_frame;
+        while (f != NULL && n < limit) {
+            if (!_PyFrame_IsIncomplete(f)) {
+                int units = _PyInterpreterFrame_LASTI(f);
+                Py_INCREF(f->f_code);
+                codes[n] = (PyObject *)f->f_code;
+                lasti[n] = units < 0 ? -1 : units * (int)sizeof(_Py_CODEUNIT);
+                n++;
+            }
+            f = f->previous;
+        }
+    #else
+        PyFrameObject *frame = PyEval_GetFrame();
+        PyFrameObject *back;
+        Py_XINCREF(frame);
+        while (frame != NULL && n < limit) {
+            codes[n] = (PyObject *)PyFrame_GetCode(frame);
+            lasti[n] = PyFrame_GetLasti(frame);
+            n++;
+            back = PyFrame_GetBack(frame);
+            Py_DECREF(frame);
+            frame = back;
+        }
+        Py_XDECREF(frame);
+    #endif
+        return n;
+    }
+
+    /* Whether geventc_capture_stack(.., limit) would now give these n
+       frames: a loop spawning greenlets spawns them all from one place. */
+    static inline int geventc_same_stack(PyObject **codes, int *lasti, int n, int limit)
+    {
+        int i = 0;
+    #ifdef GEVENTC_WALK_INTERPRETER_FRAMES
+        _PyInterpreterFrame *f = PyThreadState_Get()->cframe->current_frame;
+        while (f != NULL && i < limit) {
+            if (!_PyFrame_IsIncomplete(f)) {
+                int units = _PyInterpreterFrame_LASTI(f);
+                if (i >= n || codes[i] != (PyObject *)f->f_code
+                        || lasti[i] != (units < 0 ? -1 : units * (int)sizeof(_Py_CODEUNIT)))
+                    return 0;
+                i++;
+            }
+            f = f->previous;
+        }
+        return i == n;
+    #else
+        (void)codes; (void)lasti; (void)n; (void)limit; (void)i;
+        return 0;
+    #endif
+    }
+    """
+    int geventc_capture_stack(PyObject** codes, int* lasti, int limit) noexcept
+    int geventc_same_stack(PyObject** codes, int* lasti, int n, int limit) noexcept
