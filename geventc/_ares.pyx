@@ -32,8 +32,6 @@ __all__ = ['channel', 'Result', 'AresError', 'InvalidIP']
 
 cdef int _init_status = ares.ares_library_init(ares.ARES_LIB_INIT_ALL)
 
-cdef class channel
-
 _READ = 1
 _WRITE = 2
 _AF_INET = _socket.AF_INET
@@ -97,8 +95,6 @@ ARES_FLAG_NOCHECKRESP = ares.ARES_FLAG_NOCHECKRESP
 cdef class Result:
     """What a channel hands its callbacks: a ``value`` or an ``exception``
     (gevent's link protocol, so a ``Waiter`` is a valid callback)."""
-    cdef public object value
-    cdef public object exception
 
     def __init__(self, value=None, exception=None):
         self.value = value
@@ -129,8 +125,6 @@ class AddrInfoList(list):
 @cython.final
 cdef class _Request:
     # One query in flight: what to call with its Result, on which channel.
-    cdef object callback
-    cdef channel ch
 
     cdef int deliver(self, object value, object exception) except -1:
         ch = self.ch
@@ -352,13 +346,6 @@ cdef class channel:
     ``[v6host]:port``). Each query method takes a *callback* first, called
     later in the loop with a :class:`Result`.
     """
-    cdef ares.ares_channel _ptr
-    cdef readonly object loop
-    cdef dict _watchers
-    cdef object _timer
-    cdef int _pending
-    cdef bint _dealloc
-
     def __init__(self, lp, flags=None, timeout=None, tries=None, ndots=None,
                  udp_port=None, tcp_port=None, servers=None):
         cdef ares.ares_options options
