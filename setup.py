@@ -78,8 +78,8 @@ MODULES = {
 # Files a module includes textually (.pxi) or through C: an edit to one
 # must rebuild that module. (.pxd files are depends of every module.)
 INCLUDED = {
-    '_hub': ['geventc/_arena.pxi', 'geventc/_capi.pxi', 'geventc/_locks.pxi',
-             'geventc/_locks_decl.pxi', 'include/geventc.h'],
+    '_hub': sorted(os.path.join('geventc', f) for f in os.listdir(os.path.join(HERE, 'geventc'))
+                   if f.endswith('.pxi')) + ['include/geventc.h'],
 }
 
 

@@ -1,4 +1,4 @@
-"""Locking primitives (gevent.lock).
+"""Locking primitives (gevent.lock); compiled in ``_lock.pxi`` (part of ``_hub``).
 
 Semaphores with a bound (:class:`Semaphore`, and :class:`BoundedSemaphore`
 which refuses to be over-released), an unbounded :class:`DummySemaphore`,

@@ -1,5 +1,6 @@
-# Semaphores and locks, compiled into the _hub module (included at the end
-# of _hub.pyx; declarations in _locks_decl.pxi, included by _hub.pxd).
+# Semaphores and locks (gevent.lock), compiled into the _hub module
+# (included at the end of _hub.pyx; their cdef classes are declared in
+# _hub.pxd).
 #
 # Design note
 # -----------
