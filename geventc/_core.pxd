@@ -73,6 +73,11 @@ cdef class Wakeable:
     cdef int wake_error(self, object target) noexcept
 
 
+# A whole notification run at once, in the caller (gevent's `_unlock()` or
+# `_notify_links()` called directly): every step's switch made here.
+cdef int wake_inline(Wakeable w) except -1
+
+
 cdef class callback:
     # A queued call. `callback is None` means it was run or stopped.
     cdef public object callback

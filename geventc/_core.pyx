@@ -291,6 +291,24 @@ cdef class Wakeable:
         return 0
 
 
+cdef int wake_inline(Wakeable w) except -1:
+    # The one walk that wakes waiters in the caller (the loop's own runner
+    # steps the same Wakeable one switch at a time instead). A failed
+    # switch is the Wakeable's to report; the walk goes on.
+    cdef object target
+    cdef object args
+    while w.next_wake(True) == WAKE_SWITCH:
+        target = w.wake_target
+        args = w.wake_args
+        w.wake_target = None
+        w.wake_args = None
+        try:
+            PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
+        except BaseException:
+            w.wake_error(target)
+    return 0
+
+
 @cython.freelist(1024)
 cdef class callback:
     """A call queued with ``loop.run_callback``; ``stop()`` cancels it."""

@@ -185,15 +185,8 @@ cdef class AbstractLinkable:
 
     cdef int _walk_inline(self) except -1:
         # The whole walk from a plain callback (another thread's notify).
-        cdef object target
         self._walk_begin()
-        while self.next_wake(True) == WAKE_SWITCH:
-            target = self.wake_target
-            args = self.wake_args
-            self.wake_target = None
-            self.wake_args = None
-            _switch_link(self, target, args)
-        return 0
+        return wake_inline(self)
 
     cdef list _notify_link_list(self, list links):
         # Walk by index instead of pop(0) (a memmove per link: O(n^2) for an

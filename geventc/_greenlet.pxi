@@ -607,13 +607,26 @@ cdef class Greenlet(greenlet):
         return 0
 
     def _notify_links(self):
-        while self._links:
-            link = self._links.pop(0)
-            try:
-                link(self)
-            except BaseException:
-                self.parent.handle_error((link, self), *_sys.exc_info())
-        self._notifier = None
+        # Walk by index (pop(0) is a memmove per link): a called entry
+        # becomes None, so unlink() during the walk can only remove entries
+        # not yet reached, and links added meanwhile are run in this pass,
+        # as in gevent.
+        cdef list links = self._links
+        cdef Py_ssize_t i = 0
+        try:
+            while i < len(links):
+                link = links[i]
+                links[i] = None
+                i += 1
+                if link is None:
+                    continue
+                try:
+                    link(self)
+                except BaseException:
+                    self.parent.handle_error((link, self), *_sys.exc_info())
+        finally:
+            del links[:i]
+            self._notifier = None
 
     # -- links -------------------------------------------------------------------
 
@@ -653,6 +666,8 @@ cdef class Greenlet(greenlet):
             self.link(callback, SpawnedLink=SpawnedLink)
 
     cpdef unlink(self, callback):
+        if callback is None:
+            return      # None marks a called link while _notify_links walks
         try:
             self._links.remove(callback)
         except ValueError:
@@ -662,7 +677,8 @@ cdef class Greenlet(greenlet):
         del self._links[:]
 
     def has_links(self):
-        return len(self._links)
+        # Called links are None until _notify_links' walk ends.
+        return len(self._links) - self._links.count(None)
 
     # -- waiting -----------------------------------------------------------------
 

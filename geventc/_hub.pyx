@@ -44,7 +44,7 @@ from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
     PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
     PyGreenlet_MAIN)
-from geventc._core cimport (loop, callback as core_callback, timer as core_timer, Wakeable,
+from geventc._core cimport (loop, callback as core_callback, timer as core_timer, Wakeable, wake_inline,
                             SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
 
 import heapq as _heapq

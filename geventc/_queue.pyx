@@ -41,7 +41,7 @@ from cpython.object cimport Py_SIZE
 from geventc.includes.python cimport PyMethodDescrObject, METH_O, METH_NOARGS
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch)
-from geventc._core cimport loop, callback, Wakeable, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB
+from geventc._core cimport loop, callback, Wakeable, wake_inline, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB
 from geventc._hub cimport HubBase, Timeout, Event, get_hub, _get_hub_c, _hub_run_callback
 
 import collections as _collections
@@ -293,21 +293,6 @@ cdef class _WaiterList:
 
 cdef _WaiterList _new_list():
     return _WaiterList.__new__(_WaiterList)
-
-
-cdef int _wake_inline(Wakeable w) except -1:
-    # A whole unlock run here (gevent's ``_unlock()``, called directly).
-    cdef object target, args
-    while w.next_wake(True) == WAKE_SWITCH:
-        target = w.wake_target
-        args = w.wake_args
-        w.wake_target = None
-        w.wake_args = None
-        try:
-            PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
-        except BaseException:
-            w.wake_error(target)
-    return 0
 
 
 cdef tuple _PLAIN_QUEUES
@@ -639,7 +624,7 @@ cdef class SimpleQueue(_WaitingRoom):
 
     def _unlock(self):
         self._unlock_phase = 0
-        _wake_inline(self)
+        wake_inline(self)
 
     cdef bint begin_wake(self, object args) except -1:
         self._unlock_phase = 0
@@ -914,7 +899,7 @@ cdef class Channel(_WaitingRoom):
 
     def _unlock(self):
         self._unlock_putter = None
-        _wake_inline(self)
+        wake_inline(self)
 
     cdef bint begin_wake(self, object args) except -1:
         self._unlock_putter = None
