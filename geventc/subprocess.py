@@ -350,49 +350,34 @@ class Popen(object):
                 raise
         return r, w
 
+    def _handle(self, spec, child_end, made):
+        # One of stdin/stdout/stderr as Popen takes it: (the child's
+        # descriptor, ours) with -1 for none; *child_end* is the index of
+        # the child's end in a new pipe (0: the child reads).
+        if spec is None:
+            return -1, -1
+        if spec == PIPE:
+            pipe = self._pipe(1)
+            made += pipe
+            return pipe[child_end], pipe[1 - child_end]
+        if spec == DEVNULL:
+            return self._get_devnull(), -1
+        if isinstance(spec, int):
+            return spec, -1
+        return spec.fileno(), -1
+
     def _get_handles(self, stdin, stdout, stderr):
         """``(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)``:
         the child's descriptors and our ends of the pipes (-1 when absent)."""
-        p2cread = p2cwrite = c2pread = c2pwrite = errread = errwrite = -1
         made = []
         try:
-            if stdin is None:
-                pass
-            elif stdin == PIPE:
-                p2cread, p2cwrite = self._pipe(1)
-                made += [p2cread, p2cwrite]
-            elif stdin == DEVNULL:
-                p2cread = self._get_devnull()
-            elif isinstance(stdin, int):
-                p2cread = stdin
-            else:
-                p2cread = stdin.fileno()
-
-            if stdout is None:
-                pass
-            elif stdout == PIPE:
-                c2pread, c2pwrite = self._pipe(1)
-                made += [c2pread, c2pwrite]
-            elif stdout == DEVNULL:
-                c2pwrite = self._get_devnull()
-            elif isinstance(stdout, int):
-                c2pwrite = stdout
-            else:
-                c2pwrite = stdout.fileno()
-
-            if stderr is None:
-                pass
-            elif stderr == PIPE:
-                errread, errwrite = self._pipe(1)
-                made += [errread, errwrite]
-            elif stderr == STDOUT:
+            p2cread, p2cwrite = self._handle(stdin, 0, made)
+            c2pwrite, c2pread = self._handle(stdout, 1, made)
+            if stderr == STDOUT:
+                errread = -1
                 errwrite = c2pwrite if c2pwrite != -1 else sys.__stdout__.fileno()
-            elif stderr == DEVNULL:
-                errwrite = self._get_devnull()
-            elif isinstance(stderr, int):
-                errwrite = stderr
             else:
-                errwrite = stderr.fileno()
+                errwrite, errread = self._handle(stderr, 1, made)
         except BaseException:
             for fd in made:
                 os_close(fd)
