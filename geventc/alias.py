@@ -45,6 +45,8 @@ class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return _REAL + fullname[len(_ALIAS):]
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname.startswith(_REAL + '.'):
+            return self._real_spec_also_aliased(fullname, path, target)
         real_name = self._real_name(fullname)
         if real_name is None:
             return None
@@ -61,6 +63,20 @@ class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(
             fullname, self, is_package=real_spec.submodule_search_locations is not None)
 
+    def _real_spec_also_aliased(self, fullname, path, target):
+        # ``from gevent import X`` imports geventc.X by its real name (the
+        # import system uses the parent's __name__): find it as the other
+        # finders would, and register it as gevent.X too once loaded.
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and not isinstance(spec.loader, _AlsoAsGevent):
+                    spec.loader = _AlsoAsGevent(spec.loader)
+                return spec
+        return None
+
     def create_module(self, spec):
         module = importlib.import_module(self._real_name(spec.name))
         self._specs[spec.name] = module.__spec__
@@ -73,6 +89,26 @@ class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         real_spec = self._specs.pop(alias_spec.name, None)
         if real_spec is not None:
             module.__spec__ = real_spec
+
+
+class _AlsoAsGevent(importlib.abc.Loader):
+    """A geventc module's own loader, which also names the module gevent.X."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        name = module.__name__
+        if _finder() is not None:
+            sys.modules.setdefault(_ALIAS + name[len(_REAL):], module)
+
+    def __getattr__(self, name):
+        # get_data, get_filename, is_package... as the real loader has them.
+        return getattr(self.loader, name)
 
 
 def _finder():

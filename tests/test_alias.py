@@ -1,0 +1,82 @@
+"""geventc.alias: geventc under the name ``gevent`` (each case in a fresh interpreter)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.geventc_only
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(code, *args):
+    env = dict(os.environ)
+    env.pop('GEVENTC_TEST_IMPL', None)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, env.get('PYTHONPATH')) if p)
+    return subprocess.run([sys.executable, *args] if not code else [sys.executable, '-c', textwrap.dedent(code), *args],
+                          capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+
+
+def test_same_module_objects_every_spelling_and_depth():
+    r = run('''
+        import sys, geventc
+        geventc.install_as_gevent()
+        import gevent, gevent.hub
+        from gevent import queue, _socket
+        from gevent.resolver import ares
+        import geventc.queue, geventc.resolver.ares
+        assert gevent is geventc and gevent.hub is sys.modules['geventc.hub']
+        assert queue is geventc.queue and ares is geventc.resolver.ares
+        for name in ('queue', '_socket', 'resolver', 'resolver.ares', 'hub'):
+            assert sys.modules['gevent.' + name] is sys.modules['geventc.' + name], name
+        assert queue.__spec__.name == 'geventc.queue'
+        print('ok')
+    ''')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == 'ok'
+
+
+def test_missing_module_stays_missing():
+    r = run('''
+        import geventc
+        geventc.install_as_gevent()
+        try:
+            import gevent.no_such_module
+        except ModuleNotFoundError as e:
+            print(e.name)
+    ''')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == 'gevent.no_such_module'
+
+
+def test_refuses_when_real_gevent_is_imported():
+    pytest.importorskip('gevent')
+    r = run('''
+        import gevent, geventc
+        try:
+            geventc.install_as_gevent()
+        except RuntimeError as e:
+            print('refused:', 'already imported' in str(e))
+    ''')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == 'refused: True'
+
+
+def test_command_line_runs_a_script_with_its_arguments(tmp_path):
+    script = tmp_path / 'app.py'
+    script.write_text(textwrap.dedent('''
+        import sys, gevent
+        print(gevent.__name__, sys.argv[1:], __name__)
+        raise SystemExit(3)
+    '''))
+    r = run(None, '-m', 'geventc.alias', str(script), 'a', 'b')
+    assert r.returncode == 3, r.stderr
+    assert r.stdout.strip() == "geventc ['a', 'b'] __main__"
+
+
+def test_command_line_missing_script_is_one_clear_line(tmp_path):
+    r = run(None, '-m', 'geventc.alias', str(tmp_path / 'nope.py'))
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith('geventc.alias: no such script')
