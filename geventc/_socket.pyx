@@ -18,15 +18,26 @@ Design notes
 * ``close()`` while other greenlets wait: their waits get
   ``cancel_wait_ex`` from a hub callback, and the descriptor is closed only
   after that, so libev never watches a closed (or reused) descriptor.
+* No receive call holds memory while it waits: it makes the system call
+  first and waits with nothing allocated on EAGAIN. The bytes land in one
+  scratch area and are copied out at their real size (a socket whose reads
+  are big reads into a fresh object instead); a caller's buffer
+  (recv_into) is released during the wait; makefile() streams read what
+  arrived (see "makefile() streams").
 * Names not defined here (``getsockopt``, ``bind`` ...) go to the real
-  socket; the rarely blocking calls that need the stdlib's address parsing
-  (``sendto``, ``recvmsg``, ``sendmsg``) call it and wait on EAGAIN.
+  socket; ``sendto`` and ``sendmsg``, which need the stdlib's address
+  parsing, call it and wait on EAGAIN.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, _PyBytes_Resize
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_WarnEx
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.sequence cimport PySequence_Fast
+from libc.limits cimport INT_MAX, INT_MIN
+from libc.string cimport memcpy
+from posix.unistd cimport close as _close_fd
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.errno cimport errno, EAGAIN, EINTR, EBADF, EINPROGRESS, EALREADY, EISCONN
 from libc.string cimport memset
@@ -34,7 +45,8 @@ from posix.types cimport off_t
 
 from geventc.includes cimport sockets as c
 from geventc.includes.libc cimport EWOULDBLOCK, strnlen
-from geventc.includes.python cimport PyUnicode_DecodeFSDefaultAndSize
+from geventc.includes.python cimport (
+    PyUnicode_DecodeFSDefaultAndSize, PyArg_Parse, PyArg_ParseTuple, PySys_Audit)
 from geventc.includes.sockets cimport MSG_DONTWAIT
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
@@ -425,32 +437,141 @@ cdef object _makesockaddr(c.sockaddr* addr, c.socklen_t addrlen):
     return (addr.sa_family, PyBytes_FromStringAndSize(addr.sa_data, sizeof(addr.sa_data)))
 
 
-# -- small reads -------------------------------------------------------------------
+# -- ancillary data (recvmsg/sendmsg), read and built as CPython does -------------------
+
+cdef bint _cmsg_fits(c.msghdr* msg, c.cmsghdr* h, size_t space) noexcept:
+    # Whether *space* bytes from *h*, and at least its cmsg_len field, lie
+    # inside the control buffer.
+    cdef size_t offset, len_end
+    if h == NULL or msg.msg_control == NULL:
+        return False
+    len_end = <size_t>(<char*>&h.cmsg_len - <char*>h) + sizeof(h.cmsg_len)
+    if space < len_end:
+        space = len_end
+    offset = <size_t>(<char*>h - <char*>msg.msg_control)
+    return offset <= <size_t>-1 - space and offset + space <= msg.msg_controllen
+
+
+cdef int _cmsg_data_len(c.msghdr* msg, c.cmsghdr* h, size_t* data_len) noexcept:
+    # 0: the item's data is whole (*data_len bytes); 1: it was cut to
+    # *data_len bytes (MSG_CTRUNC); -1: no usable header.
+    cdef size_t full, offset
+    if not _cmsg_fits(msg, h, c.CMSG_LEN(0)) or h.cmsg_len < c.CMSG_LEN(0):
+        return -1
+    full = h.cmsg_len - c.CMSG_LEN(0)
+    offset = <size_t>(<char*>c.CMSG_DATA(h) - <char*>msg.msg_control)
+    if offset > msg.msg_controllen:
+        return -1
+    data_len[0] = msg.msg_controllen - offset
+    if data_len[0] >= full:
+        data_len[0] = full
+        return 0
+    return 1
+
+
+cdef list _ancillary_items(c.msghdr* msg):
+    # [(level, type, data)]; a malformed or cut item ends the list with a
+    # RuntimeWarning, as the stdlib's.
+    cdef list items = []
+    cdef c.cmsghdr* h = c.CMSG_FIRSTHDR(msg) if msg.msg_controllen > 0 else NULL
+    cdef size_t data_len = 0
+    cdef int status
+    while h != NULL:
+        status = _cmsg_data_len(msg, h, &data_len)
+        if status != 0:
+            PyErr_WarnEx(RuntimeWarning,
+                         'received malformed or improperly-truncated ancillary data', 1)
+        if status < 0:
+            break
+        items.append((h.cmsg_level, h.cmsg_type,
+                      PyBytes_FromStringAndSize(<char*>c.CMSG_DATA(h), data_len)))
+        if status != 0:
+            break
+        h = c.CMSG_NXTHDR(msg, h)
+    return items
+
+
+cdef void _close_passed_fds(c.msghdr* msg) noexcept:
+    # Descriptors that arrived with SCM_RIGHTS but will not reach the caller.
+    cdef c.cmsghdr* h = c.CMSG_FIRSTHDR(msg) if msg.msg_controllen > 0 else NULL
+    cdef size_t data_len = 0, i
+    cdef int status
+    cdef int* fds
+    while h != NULL:
+        status = _cmsg_data_len(msg, h, &data_len)
+        if status < 0:
+            break
+        if h.cmsg_level == c.SOL_SOCKET and h.cmsg_type == c.SCM_RIGHTS:
+            fds = <int*>c.CMSG_DATA(h)
+            for i in range(data_len // sizeof(int)):
+                _close_fd(fds[i])
+        if status != 0:
+            break
+        h = c.CMSG_NXTHDR(msg, h)
+
+
+cdef int _start_msghdr(c.msghdr* msg, c.sockaddr_storage* addr, c.iovec* iov,
+                       Py_ssize_t iovcnt, Py_ssize_t ancbufsize) except -1:
+    # One recvmsg() attempt's header; the control buffer is made here and
+    # freed (PyMem_Free(msg.msg_control)) before any wait.
+    memset(msg, 0, sizeof(msg[0]))
+    memset(addr, 0, sizeof(addr[0]))
+    addr.ss_family = c.AF_UNSPEC
+    msg.msg_name = addr
+    msg.msg_namelen = sizeof(addr[0])
+    msg.msg_iov = iov
+    msg.msg_iovlen = iovcnt
+    if ancbufsize > 0:
+        msg.msg_control = PyMem_Malloc(ancbufsize)
+        if msg.msg_control == NULL:
+            raise MemoryError()
+        msg.msg_controllen = ancbufsize
+    return 0
+
+
+cdef tuple _recvmsg_result(c.msghdr* msg, object value):
+    # (value, ancdata, msg_flags, address); on failure the descriptors
+    # passed with the message are closed, so none leaks.
+    cdef c.socklen_t namelen
+    try:
+        ancdata = _ancillary_items(msg)
+        namelen = msg.msg_namelen
+        if namelen > sizeof(c.sockaddr_storage):
+            namelen = sizeof(c.sockaddr_storage)
+        return (value, ancdata, msg.msg_flags, _makesockaddr(<c.sockaddr*>msg.msg_name, namelen))
+    except BaseException:
+        _close_passed_fds(msg)
+        raise
+
+
+cdef int _check_ancbufsize(Py_ssize_t ancbufsize) except -1:
+    if ancbufsize < 0 or ancbufsize > INT_MAX:
+        raise ValueError('invalid ancillary data buffer length')
+    return 0
+
+
+# -- where received bytes land first ------------------------------------------------
 
 cdef enum:
-    # recv(n) up to this size reads into the C stack and copies out exactly
-    # what arrived: no malloc of n bytes then realloc down (a server's
-    # recv(4096) of a 64-byte request showed up in profiles).
-    _SMALL_RECV = 8192
+    # Reads up to this size go through the scratch area (and so do larger
+    # ones on a socket whose recent reads were small).
+    _SCRATCH_SIZE = 65536
+    # Copying a read out of the scratch area costs less than the allocation
+    # it saves up to about this size; a socket whose reads return more
+    # switches to reading straight into a fresh object of the requested size,
+    # and back when a read returns no more than this.
+    _COPY_MAX = 8192
+    _SCRATCH_WORDS = _SCRATCH_SIZE // 8
 
-
-cdef object _recv_small(int fd, Py_ssize_t bufsize, int flags):
-    # Never waits (so the stack buffer is never part of a greenlet switch).
-    # Returns the bytes, or None on EAGAIN when the caller should wait.
-    cdef char tmp[_SMALL_RECV]
-    cdef Py_ssize_t n
-    cdef int err
-    while True:
-        n = c.recv(fd, tmp, bufsize, flags)
-        if n >= 0:
-            return PyBytes_FromStringAndSize(tmp, n)
-        err = errno
-        if err == EINTR:
-            _retry_after_eintr()
-            continue
-        if (err == EAGAIN or err == EWOULDBLOCK) and not (flags & MSG_DONTWAIT):
-            return None
-        _raise_errno(err)
+# The scratch area: recv()/recvfrom()/recvmsg() read into it and copy out
+# exactly the bytes that arrived, so a greenlet waiting for data holds no
+# buffer and a 120-byte message costs one 120-byte object, whatever the
+# requested size. One area serves every greenlet and thread: it is used only
+# between a system call and the copy right after it, with the GIL held
+# throughout and no switch possible (the module runs with the GIL: see the
+# freethreading directive above). 8-byte elements keep it aligned for cmsghdr.
+cdef unsigned long long _scratch_words[_SCRATCH_WORDS]
+cdef char* _scratch = <char*>_scratch_words
 
 
 # -- the placeholders -------------------------------------------------------------
@@ -494,6 +615,93 @@ class _closedsocket(object):
     def __repr__(self):
         return '<socket object [closed proxy at 0x%x fd=%s %s]>' % (
             id(self), self.orig_fileno, self.description)
+
+
+# -- makefile() streams ------------------------------------------------------------
+#
+# The stdlib's streams allocate the size asked for and then wait for the
+# socket with it (RawIOBase.read, BufferedReader.read/read1); these read what
+# arrived instead, so a reader blocked in makefile().read() holds only the
+# stream's own buffer.
+
+cdef frozenset _BLOCKING_ERRNOS = frozenset((EAGAIN, EWOULDBLOCK))
+# readall() asks for this much per recv(): big reads skip the scratch copy.
+cdef Py_ssize_t _READALL_CHUNK = 65536
+
+
+class _ReadingSocketIO(_SocketIO):
+    """The stdlib's raw socket stream, whose read()/readall() are recv()s."""
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            return self.readall()
+        self._checkClosed()
+        self._checkReadable()
+        if self._timeout_occurred:
+            raise OSError('cannot read from timed out object')
+        try:
+            return self._sock.recv(size)
+        except _timeout_error:
+            self._timeout_occurred = True
+            raise
+        except OSError as e:
+            if e.errno in _BLOCKING_ERRNOS:
+                return None
+            raise
+
+    def readall(self):
+        chunks = []
+        while True:
+            data = self.read(_READALL_CHUNK)
+            if data is None:
+                if not chunks:
+                    return None
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return b''.join(chunks)
+
+
+class _ReadsWhatArrived(object):
+    # read1()/read() for the buffered streams over a _ReadingSocketIO
+    # (``_sockio``): wait by filling the stream's own buffer (peek), then
+    # take bytes that are there; beyond the buffer, recv() directly.
+
+    def read1(self, size=-1):
+        if size:
+            self.peek()
+        return super().read1(size)
+
+    def read(self, size=-1):
+        if size is None or size <= 0:
+            return super().read(size)
+        data = self.read1(size)
+        if not data:
+            # EOF, or nothing yet on a non-blocking socket: the stream's own
+            # answer (b'' or None), with no wait.
+            return super().read(size)
+        if len(data) >= size:
+            return data
+        # read1() returned all that was buffered: the buffer is empty now.
+        chunks = [data]
+        left = size - len(data)
+        raw = self._sockio
+        while left > 0:
+            more = raw.read(left)
+            if not more:
+                break
+            chunks.append(more)
+            left -= len(more)
+        return b''.join(chunks)
+
+
+class _SocketReader(_ReadsWhatArrived, _io.BufferedReader):
+    pass
+
+
+class _SocketRWPair(_ReadsWhatArrived, _io.BufferedRWPair):
+    pass
 
 
 # -- the socket ------------------------------------------------------------------
@@ -744,42 +952,65 @@ cdef class socket:
         self._wait_c(watcher, timeout_exc)
 
     # -- receiving ---------------------------------------------------------------
+    #
+    # No receive path holds memory while it waits: the system call is made
+    # first, and on EAGAIN the greenlet waits with nothing allocated (a
+    # caller's buffer is released during the wait, as gevent's calls do), then
+    # tries again. Bytes arrive in the scratch area and are copied out at
+    # their real size, or, on a socket whose reads are big (_COPY_MAX), straight
+    # into an object allocated for this one attempt.
 
-    cdef object _recv_c(self, Py_ssize_t bufsize, int flags):
+    cdef Py_ssize_t _recv_nowait(self, char* buf, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen) except -2:
+        # One recv/recvfrom (addr != NULL): the byte count, or -1 when the
+        # caller should wait for the socket to become readable.
         cdef Py_ssize_t n
         cdef int fd, err
-        cdef PyObject* raw
-        if bufsize <= 0:
-            if bufsize == 0:
-                # As CPython: no system call (TCP's recv of 0 bytes would wait).
-                return b''
-            raise ValueError('negative buffersize in recv')
-        if bufsize <= _SMALL_RECV:
-            while True:
-                result = _recv_small(self._fd(), bufsize, flags)
-                if result is not None:
-                    return result
-                if self._timeout == 0.0:
-                    _raise_errno(EAGAIN)
-                self._wait_c(self._get_read_io(), None)
-        buf = PyBytes_FromStringAndSize(NULL, bufsize)
         while True:
             fd = self._fd()
-            n = c.recv(fd, PyBytes_AS_STRING(buf), bufsize, flags)
+            if addr == NULL:
+                n = c.recv(fd, buf, nbytes, flags)
+            else:
+                addrlen[0] = sizeof(addr[0])
+                memset(addr, 0, sizeof(addr[0]))
+                n = c.recvfrom(fd, buf, nbytes, flags, <c.sockaddr*>addr, addrlen)
             if n >= 0:
-                break
+                # MSG_TRUNC reports a datagram's full length: only nbytes are ours.
+                return n if n <= nbytes else nbytes
             err = errno
             if err == EINTR:
                 _retry_after_eintr()
                 continue
             if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                self._wait_c(self._get_read_io(), None)
-                continue
+                return -1
             _raise_errno(err)
+
+    cdef object _recv_bytes(self, Py_ssize_t bufsize, int flags,
+                            c.sockaddr_storage* addr, c.socklen_t* addrlen):
+        cdef Py_ssize_t n
+        cdef PyObject* raw
+        if bufsize <= _COPY_MAX or (bufsize <= _SCRATCH_SIZE and not self._big_reads):
+            while True:
+                n = self._recv_nowait(_scratch, bufsize, flags, addr, addrlen)
+                if n >= 0:
+                    break
+                self._wait_c(self._get_read_io(), None)
+            if n > _COPY_MAX:
+                self._big_reads = True
+            return PyBytes_FromStringAndSize(_scratch, n)
+        while True:
+            buf = PyBytes_FromStringAndSize(NULL, bufsize)
+            n = self._recv_nowait(PyBytes_AS_STRING(buf), bufsize, flags, addr, addrlen)
+            if n >= 0:
+                break
+            buf = None
+            self._wait_c(self._get_read_io(), None)
+        if n <= _COPY_MAX:
+            self._big_reads = False
+            if n == 0:
+                return b''
         if n == bufsize:
             return buf
-        if n == 0:
-            return b''
         # Shrink in place, as CPython does: we hold the only reference.
         Py_INCREF(buf)
         raw = <PyObject*>buf
@@ -789,63 +1020,48 @@ cdef class socket:
         Py_DECREF(buf)
         return buf
 
+    cdef object _recv_c(self, Py_ssize_t bufsize, int flags):
+        if bufsize <= 0:
+            if bufsize == 0:
+                # As CPython: no system call (TCP's recv of 0 bytes would wait).
+                return b''
+            raise ValueError('negative buffersize in recv')
+        return self._recv_bytes(bufsize, flags, NULL, NULL)
+
     def recv(self, Py_ssize_t bufsize, int flags=0):
         """recv(bufsize[, flags]) -> data"""
         return self._recv_c(bufsize, flags)
 
+    cdef Py_ssize_t _recv_into_c(self, buffer, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen,
+                                 bint from_) except -1:
+        # recv_into/recvfrom_into: the caller's buffer is taken for each
+        # attempt and released while we wait.
+        cdef Py_buffer view
+        cdef Py_ssize_t n, want
+        while True:
+            _get_writable_buffer(buffer, &view)
+            try:
+                if nbytes < 0:
+                    raise ValueError('negative buffersize in recvfrom_into' if from_
+                                     else 'negative buffersize in recv_into')
+                want = nbytes if nbytes else view.len
+                if view.len < want:
+                    raise ValueError('nbytes is greater than the length of the buffer' if from_
+                                     else 'buffer too small for requested bytes')
+                n = self._recv_nowait(<char*>view.buf, want, flags, addr, addrlen)
+            finally:
+                PyBuffer_Release(&view)
+            if n >= 0:
+                return n
+            self._wait_c(self._get_read_io(), None)
+
     def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         """recv_into(buffer, [nbytes[, flags]]) -> nbytes_read"""
-        cdef Py_buffer view
-        cdef Py_ssize_t n
-        cdef int fd, err
-        _get_writable_buffer(buffer, &view)
-        try:
-            if nbytes < 0:
-                raise ValueError('negative buffersize in recv_into')
-            if nbytes == 0:
-                nbytes = view.len
-            if view.len < nbytes:
-                raise ValueError('buffer too small for requested bytes')
-            while True:
-                fd = self._fd()
-                n = c.recv(fd, view.buf, nbytes, flags)
-                if n >= 0:
-                    return n
-                err = errno
-                if err == EINTR:
-                    _retry_after_eintr()
-                    continue
-                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                    self._wait_c(self._get_read_io(), None)
-                    continue
-                _raise_errno(err)
-        finally:
-            PyBuffer_Release(&view)
-
-    cdef object _recvfrom_c(self, char* buf, Py_ssize_t nbytes, int flags, Py_ssize_t* received):
-        cdef c.sockaddr_storage addr
-        cdef c.socklen_t addrlen
-        cdef Py_ssize_t n
-        cdef int fd, err
-        while True:
-            fd = self._fd()
-            addrlen = sizeof(addr)
-            memset(&addr, 0, sizeof(addr))
-            n = c.recvfrom(fd, buf, nbytes, flags, <c.sockaddr*>&addr, &addrlen)
-            if n >= 0:
-                received[0] = n
-                return _makesockaddr(<c.sockaddr*>&addr, addrlen)
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                self._wait_c(self._get_read_io(), None)
-                continue
-            _raise_errno(err)
+        return self._recv_into_c(buffer, nbytes, flags, NULL, NULL, False)
 
     cdef object _retry_read(self, method, tuple args):
-        # For calls whose address handling is the stdlib's: call, wait on EAGAIN.
+        # For the families whose addresses only the stdlib decodes: call, wait on EAGAIN.
         while True:
             try:
                 return method(*args)
@@ -856,51 +1072,139 @@ cdef class socket:
 
     def recvfrom(self, Py_ssize_t bufsize, int flags=0):
         """recvfrom(buffersize[, flags]) -> (data, address info)"""
-        cdef Py_ssize_t n = 0
-        cdef PyObject* raw
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
         if bufsize < 0:
             raise ValueError('negative buffersize in recvfrom')
         if not _family_has_address(self._sock_obj.family):
             return self._retry_read(self._sock_obj.recvfrom, (bufsize, flags))
-        buf = PyBytes_FromStringAndSize(NULL, bufsize)
-        address = self._recvfrom_c(PyBytes_AS_STRING(buf), bufsize, flags, &n)
-        if n != bufsize:
-            Py_INCREF(buf)
-            raw = <PyObject*>buf
-            buf = None
-            _PyBytes_Resize(&raw, n)
-            buf = <object>raw
-            Py_DECREF(buf)
-        return buf, address
+        data = self._recv_bytes(bufsize, flags, &addr, &addrlen)
+        return data, _makesockaddr(<c.sockaddr*>&addr, addrlen)
 
     def recvfrom_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         """recvfrom_into(buffer[, nbytes[, flags]]) -> (nbytes, address info)"""
-        cdef Py_buffer view
-        cdef Py_ssize_t n = 0
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef Py_ssize_t n
         if not _family_has_address(self._sock_obj.family):
             return self._retry_read(self._sock_obj.recvfrom_into, (buffer, nbytes, flags))
-        _get_writable_buffer(buffer, &view)
-        try:
-            if nbytes < 0:
-                raise ValueError('negative buffersize in recvfrom_into')
-            if nbytes == 0:
-                nbytes = view.len
-            elif view.len < nbytes:
-                raise ValueError('nbytes is greater than the length of the buffer')
-            address = self._recvfrom_c(<char*>view.buf, nbytes, flags, &n)
-            return n, address
-        finally:
-            PyBuffer_Release(&view)
+        n = self._recv_into_c(buffer, nbytes, flags, &addr, &addrlen, True)
+        return n, _makesockaddr(<c.sockaddr*>&addr, addrlen)
 
     # recvmsg/recvmsg_into/sendmsg exist on every POSIX platform geventc
     # builds on (libev, greenlet.h): no conditional definitions needed.
+
+    cdef Py_ssize_t _recvmsg_nowait(self, c.msghdr* msg, int flags) except -2:
+        # One recvmsg(): the byte count, or -1 when the caller should wait.
+        cdef Py_ssize_t n
+        cdef int err
+        while True:
+            n = c.recvmsg(self._fd(), msg, flags)
+            if n >= 0:
+                return n
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                return -1
+            _raise_errno(err)
+
     def recvmsg(self, *args):
         """recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags, address)"""
-        return self._retry_read(self._sock_obj.recvmsg, args)
+        cdef Py_ssize_t bufsize = 0, ancbufsize = 0, n
+        cdef int flags = 0
+        cdef c.iovec iov
+        cdef c.msghdr msg
+        cdef c.sockaddr_storage addr
+        cdef bint in_scratch
+        cdef PyObject* raw
+        PyArg_ParseTuple(args, 'n|ni:recvmsg', &bufsize, &ancbufsize, &flags)
+        if bufsize < 0:
+            raise ValueError('negative buffer size in recvmsg()')
+        _check_ancbufsize(ancbufsize)
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvmsg, args)
+        in_scratch = bufsize <= _SCRATCH_SIZE
+        buf = None
+        while True:
+            if in_scratch:
+                iov.iov_base = _scratch
+            else:
+                buf = PyBytes_FromStringAndSize(NULL, bufsize)
+                iov.iov_base = PyBytes_AS_STRING(buf)
+            iov.iov_len = bufsize
+            _start_msghdr(&msg, &addr, &iov, 1, ancbufsize)
+            try:
+                n = self._recvmsg_nowait(&msg, flags)
+                if n >= 0:
+                    if n > bufsize:
+                        n = bufsize
+                    if in_scratch:
+                        # Out of the scratch area before any Python code runs.
+                        try:
+                            data = PyBytes_FromStringAndSize(_scratch, n)
+                        except BaseException:
+                            _close_passed_fds(&msg)
+                            raise
+                    elif n == bufsize:
+                        data = buf
+                    else:
+                        Py_INCREF(buf)
+                        raw = <PyObject*>buf
+                        buf = None
+                        _PyBytes_Resize(&raw, n)
+                        data = <object>raw
+                        Py_DECREF(data)
+                    return _recvmsg_result(&msg, data)
+            finally:
+                PyMem_Free(msg.msg_control)
+            buf = None
+            self._wait_c(self._get_read_io(), None)
 
-    def recvmsg_into(self, buffers, *args):
+    def recvmsg_into(self, *args):
         """recvmsg_into(buffers[, ancbufsize[, flags]]) -> (nbytes, ancdata, msg_flags, address)"""
-        return self._retry_read(self._sock_obj.recvmsg_into, (buffers,) + args)
+        cdef PyObject* buffers = NULL
+        cdef Py_ssize_t ancbufsize = 0, nitems, taken, i, n
+        cdef int flags = 0
+        cdef c.msghdr msg
+        cdef c.sockaddr_storage addr
+        cdef c.iovec* iovs = NULL
+        cdef Py_buffer* views = NULL
+        PyArg_ParseTuple(args, 'O|ni:recvmsg_into', &buffers, &ancbufsize, &flags)
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvmsg_into, args)
+        items = PySequence_Fast(<object>buffers, 'recvmsg_into() argument 1 must be an iterable')
+        nitems = len(items)
+        if nitems > INT_MAX:
+            raise OSError('recvmsg_into() argument 1 is too long')
+        while True:
+            # The caller's buffers are taken for each attempt, not across a wait.
+            taken = 0
+            msg.msg_control = NULL
+            iovs = <c.iovec*>PyMem_Malloc(sizeof(c.iovec) * nitems + 1)
+            views = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * nitems + 1)
+            try:
+                if iovs == NULL or views == NULL:
+                    raise MemoryError()
+                while taken < nitems:
+                    PyArg_Parse(items[taken], 'w*;recvmsg_into() argument 1 must be an '
+                                'iterable of single-segment read-write buffers', &views[taken])
+                    iovs[taken].iov_base = views[taken].buf
+                    iovs[taken].iov_len = views[taken].len
+                    taken += 1
+                _check_ancbufsize(ancbufsize)
+                _start_msghdr(&msg, &addr, iovs, nitems, ancbufsize)
+                n = self._recvmsg_nowait(&msg, flags)
+                if n >= 0:
+                    return _recvmsg_result(&msg, n)
+            finally:
+                PyMem_Free(msg.msg_control)
+                for i in range(taken):
+                    PyBuffer_Release(&views[i])
+                PyMem_Free(views)
+                PyMem_Free(iovs)
+            self._wait_c(self._get_read_io(), None)
 
     # -- sending -----------------------------------------------------------------
 
@@ -1361,7 +1665,7 @@ cdef class socket:
             rawmode += 'r'
         if writing:
             rawmode += 'w'
-        raw = _SocketIO(self, rawmode)
+        raw = _ReadingSocketIO(self, rawmode)
         self._io_refs += 1
         if buffering is None:
             buffering = -1
@@ -1372,9 +1676,11 @@ cdef class socket:
                 raise ValueError('unbuffered streams must be binary')
             return raw
         if reading and writing:
-            buffer = _io.BufferedRWPair(raw, raw, buffering)
+            buffer = _SocketRWPair(raw, raw, buffering)
+            buffer._sockio = raw
         elif reading:
-            buffer = _io.BufferedReader(raw, buffering)
+            buffer = _SocketReader(raw, buffering)
+            buffer._sockio = raw
         else:
             buffer = _io.BufferedWriter(raw, buffering)
         if binary:

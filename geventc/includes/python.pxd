@@ -1,9 +1,10 @@
 # CPython internals geventc reaches past the public Cython `cpython.*` pxds:
 # the GIL around libev's poll, the method-descriptor layout behind the
 # queues' inline deque calls, the arena allocator behind the frame-stack
-# cache, a filesystem-decoding helper for AF_UNIX addresses, and the
-# interpreter's frames behind Greenlet.spawning_stack. Declared here once;
-# each user says why it needs them.
+# cache, a filesystem-decoding helper for AF_UNIX addresses, the
+# interpreter's frames behind Greenlet.spawning_stack, and the argument
+# parser and audit hook the socket calls share with the stdlib's. Declared
+# here once; each user says why it needs them.
 
 from cpython.ref cimport PyObject
 from cpython.pystate cimport PyThreadState
@@ -146,3 +147,12 @@ cdef extern from *:
     """
     int geventc_capture_stack(PyObject** codes, int* lasti, int limit) noexcept
     int geventc_same_stack(PyObject** codes, int* lasti, int n, int limit) noexcept
+
+
+cdef extern from "Python.h":
+    # _socket: recvmsg/sendmsg/sendto parse their arguments with the stdlib's
+    # formats (so bad input gets the stdlib's exact errors) and raise its
+    # audit events.
+    int PyArg_ParseTuple(object args, const char* format, ...) except 0
+    int PyArg_Parse(object arg, const char* format, ...) except 0
+    int PySys_Audit(const char* event, const char* format, ...) except -1
