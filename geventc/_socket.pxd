@@ -53,3 +53,5 @@ cdef class socket:
                                  bint from_) except -1
     cdef object _retry_read(self, method, tuple args)
     cdef Py_ssize_t _recvmsg_nowait(self, c.msghdr* msg, int flags) except -2
+    cdef object _send_retrying(self, method, tuple args, int flags)
+    cdef Py_ssize_t _sendmsg_c(self, c.msghdr* msg, int flags) except -1

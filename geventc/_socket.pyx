@@ -24,9 +24,13 @@ Design notes
   are big reads into a fresh object instead); a caller's buffer
   (recv_into) is released during the wait; makefile() streams read what
   arrived (see "makefile() streams").
+* recvmsg/sendmsg/sendto make the system call themselves too (no
+  BlockingIOError per EAGAIN). Addresses in the common forms (numeric
+  AF_INET/AF_INET6 tuples, AF_UNIX paths) are converted here as the stdlib
+  would; any other form, and any other family, goes to the stdlib's call,
+  which converts it or raises its own error.
 * Names not defined here (``getsockopt``, ``bind`` ...) go to the real
-  socket; ``sendto`` and ``sendmsg``, which need the stdlib's address
-  parsing, call it and wait on EAGAIN.
+  socket.
 """
 
 cimport cython
@@ -387,6 +391,9 @@ def _resolve_addr(sock, address):
     try:
         _socket.inet_pton(family, host)
         return address
+    except ValueError:
+        # An embedded NUL: the stdlib call refuses it with its own error.
+        return address
     except OSError:
         pass
     port = address[1]
@@ -435,6 +442,88 @@ cdef object _makesockaddr(c.sockaddr* addr, c.socklen_t addrlen):
             pathlen = 0
         return PyUnicode_DecodeFSDefaultAndSize(sun.sun_path, strnlen(sun.sun_path, pathlen))
     return (addr.sa_family, PyBytes_FromStringAndSize(addr.sa_data, sizeof(addr.sa_data)))
+
+
+# -- addresses the way CPython's getsockaddrarg() reads them ------------------------
+
+cdef int _sockaddr_from(int family, object address, c.sockaddr_storage* out,
+                        c.socklen_t* outlen) except -1:
+    """1 when *address* is one of the common forms, converted into *out*
+    exactly as the stdlib would; 0 for anything else (the caller lets the
+    stdlib convert it, or raise its own error). Host names are resolved
+    before this (_resolve_addr): only numeric hosts are taken here."""
+    cdef c.sockaddr_in* sin
+    cdef c.sockaddr_in6* sin6
+    cdef c.sockaddr_un* sun
+    cdef Py_ssize_t n, size
+    cdef bytes host, path
+    memset(out, 0, sizeof(out[0]))
+    if family == c.AF_INET or family == c.AF_INET6:
+        if type(address) is not tuple:
+            return 0
+        size = len(<tuple>address)
+        if size < 2 or size > (2 if family == c.AF_INET else 4):
+            return 0
+        host = _numeric_host(address[0])
+        port = address[1]
+        if host is None or type(port) is not int or not 0 <= port <= 0xffff:
+            return 0
+        if family == c.AF_INET:
+            sin = <c.sockaddr_in*>out
+            if c.inet_pton(c.AF_INET, host, &sin.sin_addr) != 1:
+                return 0
+            sin.sin_family = c.AF_INET
+            sin.sin_port = c.htons(port)
+            outlen[0] = sizeof(c.sockaddr_in)
+            return 1
+        flowinfo = address[2] if size > 2 else 0
+        scope_id = address[3] if size > 3 else 0
+        if (type(flowinfo) is not int or not 0 <= flowinfo <= 0xfffff
+                or type(scope_id) is not int or not 0 <= scope_id <= 0xffffffff
+                or b'%' in host):
+            return 0
+        sin6 = <c.sockaddr_in6*>out
+        if c.inet_pton(c.AF_INET6, host, &sin6.sin6_addr) != 1:
+            return 0
+        sin6.sin6_family = c.AF_INET6
+        sin6.sin6_port = c.htons(port)
+        sin6.sin6_flowinfo = c.htonl(flowinfo)
+        sin6.sin6_scope_id = scope_id
+        outlen[0] = sizeof(c.sockaddr_in6)
+        return 1
+    if family == c.AF_UNIX:
+        if type(address) is str:
+            path = _os.fsencode(address)
+        elif type(address) is bytes:
+            path = address
+        else:
+            return 0
+        sun = <c.sockaddr_un*>out
+        n = len(path)
+        if n == 0 or n > <Py_ssize_t>sizeof(sun.sun_path):
+            return 0
+        if path[0] != 0:
+            # A file name: NUL-terminated, and the terminator counted.
+            if n == <Py_ssize_t>sizeof(sun.sun_path):
+                return 0
+            outlen[0] = <c.socklen_t>(c.GEVENTC_SUN_PATH_OFFSET + n + 1)
+        else:
+            # Linux's abstract namespace: exactly these bytes.
+            outlen[0] = <c.socklen_t>(c.GEVENTC_SUN_PATH_OFFSET + n)
+        sun.sun_family = c.AF_UNIX
+        memcpy(sun.sun_path, <char*>path, n)
+        return 1
+    return 0
+
+
+cdef bytes _numeric_host(object host):
+    # An ASCII str host without NULs (what inet_pton can judge), or None.
+    if type(host) is not str or not (<str>host).isascii():
+        return None
+    encoded = (<str>host).encode('ascii')
+    if b'\0' in encoded:
+        return None
+    return encoded
 
 
 # -- ancillary data (recvmsg/sendmsg), read and built as CPython does -------------------
@@ -1316,33 +1405,150 @@ cdef class socket:
                 sent += self.send(mem[sent:], flags, timeout=max(left, 0.0))
         return None
 
-    def sendto(self, data, flags_or_addr, addr=None):
-        """sendto(data[, flags], address) -> count"""
-        if addr is None:
-            address = _resolve_addr(self, flags_or_addr)
-            args = (data, address)
-        else:
-            address = _resolve_addr(self, addr)
-            args = (data, flags_or_addr, address)
+    cdef object _send_retrying(self, method, tuple args, int flags):
+        # For the addresses only the stdlib converts: call, wait on EAGAIN.
         while True:
             try:
-                return self._sock_obj.sendto(*args)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            self._wait_c(self._get_write_io(), None)
-
-    def sendmsg(self, buffers, ancdata=(), int flags=0, address=None):
-        """sendmsg(buffers[, ancdata[, flags[, address]]]) -> count"""
-        if address is not None:
-            address = _resolve_addr(self, address)
-        while True:
-            try:
-                return self._sock_obj.sendmsg(buffers, ancdata, flags, address)
+                return method(*args)
             except BlockingIOError:
                 if self._timeout == 0.0 or flags & MSG_DONTWAIT:
                     raise
             self._wait_c(self._get_write_io(), None)
+
+    cdef Py_ssize_t _sendmsg_c(self, c.msghdr* msg, int flags) except -1:
+        cdef Py_ssize_t n
+        cdef int err
+        while True:
+            n = c.sendmsg(self._fd(), msg, flags)
+            if n >= 0:
+                return n
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                self._wait_c(self._get_write_io(), None)
+                continue
+            _raise_errno(err)
+
+    def sendto(self, *args):
+        """sendto(data[, flags], address) -> count"""
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        cdef int iflags = 0, err
+        if len(args) == 2:
+            data, address = args
+            flags = 0
+        elif len(args) == 3:
+            data, flags, address = args
+        else:
+            return self._sock_obj.sendto(*args)   # the stdlib's TypeError
+        address = _resolve_addr(self, address)
+        if (type(flags) is not int or not INT_MIN <= flags <= INT_MAX
+                or not _sockaddr_from(self._sock_obj.family, address, &addr, &addrlen)):
+            return self._send_retrying(self._sock_obj.sendto, args[:-1] + (address,),
+                                       flags if type(flags) is int and INT_MIN <= flags <= INT_MAX else 0)
+        iflags = flags
+        PyArg_Parse(data, 'y*:sendto', &view)
+        try:
+            PySys_Audit('socket.sendto', 'OO', <PyObject*>self._sock_obj, <PyObject*>address)
+            while True:
+                n = c.sendto(self._fd(), view.buf, view.len, iflags, <c.sockaddr*>&addr, addrlen)
+                if n >= 0:
+                    return n
+                err = errno
+                if err == EINTR:
+                    _retry_after_eintr()
+                    continue
+                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (iflags & MSG_DONTWAIT):
+                    self._wait_c(self._get_write_io(), None)
+                    continue
+                _raise_errno(err)
+        finally:
+            PyBuffer_Release(&view)
+
+    def sendmsg(self, buffers, ancdata=(), int flags=0, address=None):
+        """sendmsg(buffers[, ancdata[, flags[, address]]]) -> count"""
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef c.msghdr msg
+        cdef Py_ssize_t ndata, ncmsgs, i
+        cdef Py_ssize_t nviews = 0, ncviews = 0
+        cdef size_t controllen = 0, space
+        cdef c.iovec* iovs = NULL
+        cdef Py_buffer* views = NULL
+        cdef Py_buffer* cviews = NULL
+        cdef int* levels = NULL
+        cdef c.cmsghdr* h = NULL
+        if address is not None:
+            address = _resolve_addr(self, address)
+            if not _sockaddr_from(self._sock_obj.family, address, &addr, &addrlen):
+                return self._send_retrying(self._sock_obj.sendmsg,
+                                           (buffers, ancdata, flags, address), flags)
+        PySys_Audit('socket.sendmsg', 'OO', <PyObject*>self._sock_obj, <PyObject*>address)
+        memset(&msg, 0, sizeof(msg))
+        if address is not None:
+            msg.msg_name = &addr
+            msg.msg_namelen = addrlen
+        data_items = PySequence_Fast(buffers, 'sendmsg() argument 1 must be an iterable')
+        ndata = len(data_items)
+        cmsg_items = PySequence_Fast(ancdata, 'sendmsg() argument 2 must be an iterable')
+        ncmsgs = len(cmsg_items)
+        try:
+            iovs = <c.iovec*>PyMem_Malloc(sizeof(c.iovec) * ndata + 1)
+            views = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * ndata + 1)
+            cviews = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * ncmsgs + 1)
+            levels = <int*>PyMem_Malloc(sizeof(int) * 2 * ncmsgs + 1)
+            if iovs == NULL or views == NULL or cviews == NULL or levels == NULL:
+                raise MemoryError()
+            while nviews < ndata:
+                PyObject_GetBuffer(data_items[nviews], &views[nviews], PyBUF_SIMPLE)
+                iovs[nviews].iov_base = views[nviews].buf
+                iovs[nviews].iov_len = views[nviews].len
+                nviews += 1
+            msg.msg_iov = iovs
+            msg.msg_iovlen = ndata
+            while ncviews < ncmsgs:
+                PyArg_Parse(cmsg_items[ncviews], '(iiy*):[sendmsg() ancillary data items]',
+                            &levels[2 * ncviews], &levels[2 * ncviews + 1], &cviews[ncviews])
+                ncviews += 1
+                space = c.CMSG_SPACE(cviews[ncviews - 1].len)
+                if space < <size_t>cviews[ncviews - 1].len:
+                    raise OSError('ancillary data item too large')
+                if controllen + space > INT_MAX or controllen + space < controllen:
+                    raise OSError('too much ancillary data')
+                controllen += space
+            if ncmsgs > 0:
+                # Zeroed: glibc's CMSG_NXTHDR reads the next header's cmsg_len.
+                msg.msg_control = PyMem_Malloc(controllen)
+                if msg.msg_control == NULL:
+                    raise MemoryError()
+                memset(msg.msg_control, 0, controllen)
+                msg.msg_controllen = controllen
+                for i in range(ncmsgs):
+                    h = c.CMSG_FIRSTHDR(&msg) if i == 0 else c.CMSG_NXTHDR(&msg, h)
+                    if h == NULL:
+                        raise RuntimeError('unexpected NULL result from %s()'
+                                           % ('CMSG_FIRSTHDR' if i == 0 else 'CMSG_NXTHDR'))
+                    if not _cmsg_fits(&msg, h, c.CMSG_LEN(cviews[i].len)):
+                        raise RuntimeError('ancillary data does not fit in calculated space')
+                    h.cmsg_len = c.CMSG_LEN(cviews[i].len)
+                    h.cmsg_level = levels[2 * i]
+                    h.cmsg_type = levels[2 * i + 1]
+                    memcpy(c.CMSG_DATA(h), cviews[i].buf, cviews[i].len)
+            return self._sendmsg_c(&msg, flags)
+        finally:
+            PyMem_Free(msg.msg_control)
+            for i in range(nviews):
+                PyBuffer_Release(&views[i])
+            for i in range(ncviews):
+                PyBuffer_Release(&cviews[i])
+            PyMem_Free(levels)
+            PyMem_Free(cviews)
+            PyMem_Free(views)
+            PyMem_Free(iovs)
 
     # -- sendfile ----------------------------------------------------------------
 

@@ -6,7 +6,9 @@ A greenlet blocked in ``recv(65536)`` (or recvfrom, recvmsg, an ssl read,
 10,000 connections that was 64 KiB each. The memory checks count what
 ``tracemalloc`` sees while N greenlets wait, with a bound (16 KiB per
 greenlet) far above what a waiting greenlet costs (a few KiB: its saved stack
-and objects) and far below a held 64 KiB buffer. The same tests run against gevent 26.9.0, except the ones marked geventc_only.
+and objects) and far below a held 64 KiB buffer. The sendto/sendmsg/recvmsg
+checks make sure the native calls (no exception per EAGAIN) are the ones used.
+The same tests run against gevent 26.9.0, except the ones marked geventc_only.
 """
 import array
 import gc
@@ -402,11 +404,182 @@ class TestByteExact:
             f.close()
 
 
+# ------------------------------------------------------------------------------
+# sendto / sendmsg / recvmsg: the native calls, exactly the stdlib's results
+
+class _NoStdlibCalls(gsocket._wrefsocket):
+    """A real socket whose stdlib recvmsg/sendmsg/sendto must not be called."""
+
+    def _refuse(self, *args):
+        raise AssertionError('the stdlib call (an exception per EAGAIN) was used')
+
+    recvmsg = recvmsg_into = sendmsg = sendto = _refuse
+
+
+class _NativeSocket(gsocket.socket):
+    _gevent_sock_class = _NoStdlibCalls
+
+
+def fill_send_buffer(sock):
+    """Make the kernel refuse sends on *sock* (EAGAIN) for now."""
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.send(b'\0' * 65536)
+    except BlockingIOError:
+        pass
+    sock.setblocking(True)
+
+
+@pytest.mark.geventc_only   # gevent calls the stdlib's and catches BlockingIOError
+class TestNativeCalls:
+
+    def unix_pair(self, kind):
+        a, b = stdsocket.socketpair(stdsocket.AF_UNIX, kind)
+        return (_NativeSocket(fileno=a.detach()), _NativeSocket(fileno=b.detach()))
+
+    def test_sendmsg_waits_then_completes(self):
+        a, b = self.unix_pair(stdsocket.SOCK_STREAM)
+        with a, b:
+            fill_send_buffer(a)
+            data = payload(100_000, 4)
+            g = gevent.spawn(a.sendmsg, [data[:10], data[10:]])
+            gevent.sleep(0.01)
+            assert not g.ready()
+            received = b''
+            while True:
+                received += b.recv(BIG)
+                if g.ready():
+                    break
+                gevent.sleep(0)
+            sent = g.get(timeout=5)
+            assert 0 < sent <= len(data)
+            a.close()
+            received += drain(lambda: b.recv(BIG))
+            assert received.lstrip(b'\0') == data[:sent]
+
+    def test_sendto_waits_then_completes(self, tmp_path):
+        b = _NativeSocket(gsocket.AF_UNIX, gsocket.SOCK_DGRAM)
+        a = _NativeSocket(gsocket.AF_UNIX, gsocket.SOCK_DGRAM)
+        path = str(tmp_path / 'dgram')
+        with a, b:
+            b.bind(path)
+            a.setblocking(False)
+            queued = 0
+            try:
+                while True:
+                    a.sendto(b'q', path)
+                    queued += 1
+            except BlockingIOError:
+                pass
+            a.setblocking(True)
+            g = gevent.spawn(a.sendto, b'last', path)
+            gevent.sleep(0.01)
+            assert not g.ready()
+            got = [b.recvfrom(10)[0] for _ in range(queued)]
+            assert got == [b'q'] * queued
+            assert g.get(timeout=5) == 4
+            assert b.recvmsg(10)[0] == b'last'
+
+    def test_recvmsg_into_and_udp(self):
+        a, b = self.unix_pair(stdsocket.SOCK_STREAM)
+        with a, b:
+            a.sendmsg([b'abc'])
+            buf = bytearray(3)
+            assert b.recvmsg_into([buf]) == (3, [], 0, None)
+        u1 = _NativeSocket(gsocket.AF_INET, gsocket.SOCK_DGRAM)
+        u2 = _NativeSocket(gsocket.AF_INET, gsocket.SOCK_DGRAM)
+        with u1, u2:
+            u1.bind(('127.0.0.1', 0))
+            u2.bind(('127.0.0.1', 0))
+            assert u2.sendto(b'one', u1.getsockname()) == 3
+            assert u2.sendto(b'two', 0, u1.getsockname()) == 3
+            assert u2.sendmsg([b'th', b'ree'], [], 0, u1.getsockname()) == 5
+            assert [u1.recvmsg(10)[0] for _ in range(3)] == [b'one', b'two', b'three']
+
+
+# The address forms sendto converts itself, and neighbours the stdlib converts
+# or refuses: both sockets must end the same way.
+def _udp_addresses(port):
+    return [('127.0.0.1', port), ('localhost', port), ('127.0.0.1', 70000),
+            ('127.0.0.1', -1), ('127.0.0.1', 'port'), ('127.0.0.1',), ('127.0.0.1', port, 0),
+            ('999.1.1.1', port), (b'127.0.0.1', port), 'bad', None, ('127.0.0.1\0', port)]
+
+
 def _outcome(call):
     try:
         return ('ok', call())
     except Exception as ex:   # noqa: BLE001 (the kind and text are the result)
         return (type(ex).__name__, str(ex))
+
+
+def test_sendto_addresses_as_the_stdlib():
+    receiver = stdsocket.socket(stdsocket.AF_INET, stdsocket.SOCK_DGRAM)
+    receiver.bind(('127.0.0.1', 0))
+    port = receiver.getsockname()[1]
+    ours = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_DGRAM)
+    theirs = stdsocket.socket(stdsocket.AF_INET, stdsocket.SOCK_DGRAM)
+    with receiver, ours, theirs:
+        for address in _udp_addresses(port):
+            assert _outcome(lambda: ours.sendto(b'x', address)) == \
+                _outcome(lambda: theirs.sendto(b'x', address)), address
+            assert _outcome(lambda: ours.sendto(b'x', 0, address)) == \
+                _outcome(lambda: theirs.sendto(b'x', 0, address)), address
+        for args in [(b'x',), (b'x', 0, ('127.0.0.1', port), 1), ('text', ('127.0.0.1', port)),
+                     (b'x', 'flags', ('127.0.0.1', port))]:
+            assert _outcome(lambda: ours.sendto(*args)) == _outcome(lambda: theirs.sendto(*args))
+
+
+@pytest.mark.skipif(not stdsocket.has_ipv6, reason='no IPv6')
+def test_sendto_ipv6_addresses_as_the_stdlib():
+    try:
+        receiver = stdsocket.socket(stdsocket.AF_INET6, stdsocket.SOCK_DGRAM)
+        receiver.bind(('::1', 0))
+    except OSError:
+        pytest.skip('no IPv6 loopback')
+    port = receiver.getsockname()[1]
+    ours = gsocket.socket(gsocket.AF_INET6, gsocket.SOCK_DGRAM)
+    theirs = stdsocket.socket(stdsocket.AF_INET6, stdsocket.SOCK_DGRAM)
+    with receiver, ours, theirs:
+        for address in [('::1', port), ('::1', port, 0, 0), ('::1', port, 0xfffff, 0),
+                        ('::1', port, 0x100000, 0), ('::1', port, 0, 2 ** 32), ('::1', 70000),
+                        ('::1%lo', port), ('::1', port, 0, 0, 0), ('1::2::3', port)]:
+            assert _outcome(lambda: ours.sendto(b'x', address)) == \
+                _outcome(lambda: theirs.sendto(b'x', address)), address
+        received = set()
+        while True:
+            try:
+                received.add(receiver.recvfrom(10, stdsocket.MSG_DONTWAIT)[0])
+            except BlockingIOError:
+                break
+        assert received == {b'x'}
+
+
+def test_unix_addresses_as_the_stdlib(tmp_path):
+    path = str(tmp_path / 'u')
+    receiver = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+    receiver.bind(path)
+    abstract = b'\0geventc-test-%d' % os.getpid()
+    receiver2 = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+    receiver2.bind(abstract)
+    ours = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_DGRAM)
+    theirs = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+    with receiver, receiver2, ours, theirs:
+        for address in [path, path.encode(), abstract, abstract.decode('latin-1'), 'x' * 200,
+                        '', b'', str(tmp_path / 'missing'), 5]:
+            assert _outcome(lambda: ours.sendto(b'u', address)) == \
+                _outcome(lambda: theirs.sendto(b'u', address)), address
+            assert _outcome(lambda: ours.sendmsg([b'm'], [], 0, address)) == \
+                _outcome(lambda: theirs.sendmsg([b'm'], [], 0, address)), address
+        got = []
+        for sock in (receiver, receiver2):
+            while True:
+                try:
+                    got.append(sock.recv(10, stdsocket.MSG_DONTWAIT))
+                except BlockingIOError:
+                    break
+        # four reachable addresses, each sent to by both sockets with both calls
+        assert sorted(got) == sorted([b'u', b'm'] * 8)
 
 
 def test_bad_msg_arguments_as_the_stdlib():
@@ -418,6 +591,9 @@ def test_bad_msg_arguments_as_the_stdlib():
             lambda s: s.recvmsg(1, 2, 3, 4), lambda s: s.recvmsg(),
             lambda s: s.recvmsg_into(5), lambda s: s.recvmsg_into([b'read-only']),
             lambda s: s.recvmsg_into([bytearray(1)], -1),
+            lambda s: s.sendmsg(5), lambda s: s.sendmsg(['text']), lambda s: s.sendmsg([b'x'], 5),
+            lambda s: s.sendmsg([b'x'], [(1, 2)]), lambda s: s.sendmsg([b'x'], [(1, 2, 'x')]),
+            lambda s: s.sendmsg([b'x'] * 2000),
         ]
         for call in calls:
             ours, theirs = _outcome(lambda: call(ours_a)), _outcome(lambda: call(std_a))
