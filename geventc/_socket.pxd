@@ -38,6 +38,7 @@ cdef class socket:
     cdef io _get_read_io(self)
     cdef io _get_write_io(self)
     cdef int _wait_c(self, io w, object timeout_exc) except -1
+    cdef int _wait_timed(self, io w, object timeout_exc) except -1
     cdef int _wait_untimed(self, io w) except -1
     cdef object _recv_c(self, Py_ssize_t bufsize, int flags)
     cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1

@@ -144,22 +144,58 @@ cdef object _intenum_converter(value, enum_klass):
 
 # -- waiting -------------------------------------------------------------------
 
-cdef int _wait_on_io(HubBase hub, io w) except -1:
+# What a wait's watcher switches the waiter back with: one constant tuple,
+# so that a wait allocates no arguments.
+cdef object _IO_READY = object()
+cdef tuple _IO_READY_ARGS = (_IO_READY,)
+
+# Every frame between a greenlet's start and its switch is copied to the heap
+# while it waits (its saved stack slice): the waits below keep the frames
+# that stay live across the switch small, and their error reports apart.
+
+cdef inline int _wait_on_io(HubBase hub, io w) except -1:
     """Block the current greenlet until *w* fires; the watcher is started
     here with the greenlet's switch (what cancel_wait throws into)."""
     if w._callback is not None:
-        raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
-                                       % (w._callback,))
-    cdef object cur = <object>PyGreenlet_GetCurrent()
-    w._start(cur.switch, (w,))
+        _raise_in_use(w)
+    w._start((<object>PyGreenlet_GetCurrent()).switch, _IO_READY_ARGS)
     try:
         result = hub.switch_c()
     finally:
         w._stop()
-    if result is not w:
-        raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r; waiting on %r)'
-                                 % (cur, result, w, hub))
+    if result is not _IO_READY:
+        _raise_invalid_switch(result, w, hub)
     return 0
+
+
+cdef int _raise_in_use(io w) except -1:
+    raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
+                                   % (w._callback,))
+
+
+cdef int _raise_invalid_switch(object result, io w, HubBase hub) except -1:
+    raise InvalidSwitchError('Invalid switch into %s: got %r (expected a wake-up of %r; '
+                             'waiting on %r)' % (<object>PyGreenlet_GetCurrent(), result, w, hub))
+
+
+cdef inline int _sock_wait(socket s, io w, object timeout_exc) except -1:
+    # A socket's wait within its own timeout (recv/send/accept...).
+    if s._timeout > 0.0:
+        return s._wait_timed(w, timeout_exc)
+    return _sock_wait_untimed(s, w)
+
+
+cdef inline int _sock_wait_untimed(socket s, io w) except -1:
+    _wait_on_io(s.hub, w)
+    if w is not s._read_io and w is not s._write_io:
+        # close() dropped our watcher while we slept; its wake-up of the
+        # descriptor's watchers may reach us before its cancel_wait does.
+        _raise_cancel_wait()
+    return 0
+
+
+cdef int _raise_cancel_wait() except -1:
+    raise cancel_wait_ex()
 
 
 cdef Timeout _start_timeout(double seconds, object exc):
@@ -1012,24 +1048,20 @@ cdef class socket:
 
     cdef int _wait_c(self, io w, object timeout_exc) except -1:
         # Wait within the socket's own timeout.
-        cdef Timeout t = None
-        if self._timeout > 0.0:
-            t = _start_timeout(self._timeout, _timeout_error('timed out') if timeout_exc is None else timeout_exc)
+        return _sock_wait(self, w, timeout_exc)
+
+    cdef int _wait_timed(self, io w, object timeout_exc) except -1:
+        cdef Timeout t = _start_timeout(
+            self._timeout, _timeout_error('timed out') if timeout_exc is None else timeout_exc)
         try:
-            self._wait_untimed(w)
+            _sock_wait_untimed(self, w)
         finally:
-            if t is not None:
-                t.cancel()
+            t.cancel()
         return 0
 
     cdef int _wait_untimed(self, io w) except -1:
         # The caller handles timeouts (sendall/connect bound the whole call).
-        _wait_on_io(self.hub, w)
-        if w is not self._read_io and w is not self._write_io:
-            # close() dropped our watcher while we slept; its wake-up of the
-            # descriptor's watchers may reach us before its cancel_wait does.
-            raise cancel_wait_ex()
-        return 0
+        return _sock_wait_untimed(self, w)
 
     def _wait(self, io watcher, timeout_exc=None):
         """Wait on *watcher* (``_read_event``/``_write_event``) within this
@@ -1083,7 +1115,7 @@ cdef class socket:
                 n = self._recv_nowait(_scratch, bufsize, flags, addr, addrlen)
                 if n >= 0:
                     break
-                self._wait_c(self._get_read_io(), None)
+                _sock_wait(self, self._get_read_io(), None)
             if n > _COPY_MAX:
                 self._big_reads = True
             return PyBytes_FromStringAndSize(_scratch, n)
@@ -1093,7 +1125,7 @@ cdef class socket:
             if n >= 0:
                 break
             buf = None
-            self._wait_c(self._get_read_io(), None)
+            _sock_wait(self, self._get_read_io(), None)
         if n <= _COPY_MAX:
             self._big_reads = False
             if n == 0:
@@ -1119,7 +1151,9 @@ cdef class socket:
 
     def recv(self, Py_ssize_t bufsize, int flags=0):
         """recv(bufsize[, flags]) -> data"""
-        return self._recv_c(bufsize, flags)
+        if bufsize <= 0:
+            return self._recv_c(bufsize, flags)
+        return self._recv_bytes(bufsize, flags, NULL, NULL)
 
     cdef Py_ssize_t _recv_into_c(self, buffer, Py_ssize_t nbytes, int flags,
                                  c.sockaddr_storage* addr, c.socklen_t* addrlen,
@@ -1724,6 +1758,7 @@ cdef class socket:
             return self._sock_obj.connect(address)
         if self._timeout > 0.0:
             t = _start_timeout(self._timeout, _timeout_error('timed out'))
+        cdef bint had_write_io = self._write_io is not None
         try:
             while True:
                 errlen = sizeof(err)
@@ -1741,6 +1776,11 @@ cdef class socket:
         finally:
             if t is not None:
                 t.cancel()
+            if not had_write_io and self._write_io is not None and self._write_io._callback is None:
+                # Made only to wait for the connection: most connected
+                # sockets never wait to write, and a watcher is ~170 bytes.
+                self._write_io.close()
+                self._write_io = None
 
     # -- delegated plain calls (explicit: faster than __getattr__) ---------------
 
