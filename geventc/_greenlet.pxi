@@ -570,9 +570,12 @@ cdef class Greenlet(greenlet):
         try:
             try:
                 if self._run_callable is not None and type(self) is Greenlet:
+                    _seed_frame_stack(self._run_callable)
                     result = self._run_callable(*self.args, **self.kwargs)
                 else:
-                    result = self._run(*self.args, **self.kwargs)
+                    func = self._run
+                    _seed_frame_stack(func)
+                    result = func(*self.args, **self.kwargs)
             except BaseException:
                 self._report_error(_sys.exc_info())
                 return
