@@ -180,3 +180,72 @@ def test_run_called_directly_in_a_running_greenlet():
     g.run()
     assert g.value == 465
     assert depth_sum(40) == 820
+
+
+def _traced_per_greenlet(prepare, start_all, n):
+    """Traced bytes per greenlet for *n* greenlets started by start_all(n)
+    and left waiting (their saved C stacks are most of it); prepare() runs
+    before the count starts."""
+    import tracemalloc
+    event = Event()
+    # Traced from before prepare(): a block saved then and freed later must
+    # count both ways.
+    tracemalloc.start()
+    try:
+        state = prepare(event)
+        gevent.sleep(0)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        greenlets = start_all(n, event, state)
+        gevent.sleep(0)
+        gevent.sleep(0)
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(greenlets) == n and not any(g.dead for g in greenlets)
+    event.set()
+    gevent.joinall(greenlets + state.get('others', []))
+    return used / n
+
+
+def test_greenlets_started_from_a_deep_stack_keep_only_their_own():
+    # A greenlet's saved stack is its own frames, wherever it was started:
+    # started while another greenlet waits 40 C-level calls deep (a hand-off
+    # start), it must not keep those calls' frames (~200 KiB).
+    def nothing(event):
+        return {}
+
+    def one_by_one(n, event, state):
+        out = []
+        for _ in range(n):
+            out.append(gevent.spawn(event.wait))
+            gevent.sleep(0)
+        return out
+
+    def deep_spawner(event):
+        # Its own deep stack is saved before the count starts; when it goes
+        # on, it spawns the n greenlets and waits again at the same depth.
+        state = {'go': Event(), 'spawned': []}
+
+        def deep(k):
+            if k == 0:
+                state['go'].wait()
+                state['spawned'].extend(gevent.spawn(event.wait) for _ in range(state['n']))
+                event.wait()
+                return 0
+            return sorted([k, k - 1], key=lambda x: deep(k - 1) if x == k else x)[0]
+
+        state['others'] = [gevent.spawn(deep, 40)]
+        gevent.sleep(0)
+        return state
+
+    def from_deep(n, event, state):
+        state['n'] = n
+        state['go'].set()
+        gevent.sleep(0)
+        return state['spawned']
+
+    hub_started = _traced_per_greenlet(nothing, one_by_one, 100)
+    deep_started = _traced_per_greenlet(deep_spawner, from_deep, 100)
+    assert deep_started < hub_started + 1024, (deep_started, hub_started)

@@ -8,6 +8,7 @@
 
 from cpython.ref cimport PyObject
 from cpython.pystate cimport PyThreadState
+from cpython.ref cimport PyObject
 
 
 cdef extern from "Python.h":
@@ -187,6 +188,10 @@ cdef extern from *:
 
 
 cdef extern from "Python.h":
+    # _hub: Greenlet.run calls its function with NULL for no keywords (the
+    # cpython.object declaration takes an object, so an empty dict).
+    object PyObject_Call_kw "PyObject_Call" (object callable, object args, PyObject* kwargs)
+
     # _socket: recvmsg/sendmsg/sendto parse their arguments with the stdlib's
     # formats (so bad input gets the stdlib's exact errors) and raise its
     # audit events.
