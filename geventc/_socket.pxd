@@ -29,6 +29,10 @@ cdef class socket:
     # Recent reads returned more than the scratch copy suits: read into a
     # fresh object instead (see _recv_bytes).
     cdef bint _big_reads
+    # A stream socket, whose last recv emptied the kernel's queue: the next
+    # recv waits for readability first (see _wait_if_drained).
+    cdef bint _stream
+    cdef bint _drained
     cdef public Py_ssize_t _io_refs
     cdef public bint _closed
     cdef object __weakref__

@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 cdef object _timeout_error = __socket__.timeout
+cdef int _SOCK_NONBLOCK = _socket.SOCK_NONBLOCK
+cdef int _SOCK_CLOEXEC = _socket.SOCK_CLOEXEC
 cdef object _SocketError = OSError
 cdef object _RealSocket = _socket.socket
 cdef object AddressFamily = __socket__.AddressFamily
@@ -196,6 +198,25 @@ cdef inline int _sock_wait_untimed(socket s, io w) except -1:
 
 cdef int _raise_cancel_wait() except -1:
     raise cancel_wait_ex()
+
+
+# A stream recv that returned less than it asked for emptied the kernel's
+# queue. In request/response traffic the next recv on that socket, made at
+# once, fails with EAGAIN (the peer has not answered yet): that recv waits
+# for readability first instead of making the system call (half of the
+# recv calls of an echo). If data is there, the wait returns at once.
+
+cdef inline int _wait_if_drained(socket s, int flags) except -1:
+    if s._drained:
+        s._drained = False
+        if s._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            _sock_wait(s, s._get_read_io(), None)
+    return 0
+
+
+cdef inline void _note_drained(socket s, Py_ssize_t n, Py_ssize_t asked, int flags) noexcept:
+    if s._stream and flags == 0 and 0 < n < asked:
+        s._drained = True
 
 
 cdef Timeout _start_timeout(double seconds, object exc):
@@ -875,6 +896,8 @@ cdef class socket:
     cdef int _set_sock(self, object sock) except -1:
         self._sock_obj = sock
         self._real = _FD_FROM_STRUCT and isinstance(sock, _RealSocket)
+        self._stream = self._real and (sock.type & ~(_SOCK_NONBLOCK | _SOCK_CLOEXEC)) == c.SOCK_STREAM
+        self._drained = False
         return 0
 
     cdef int _fd(self) except -1:
@@ -1110,6 +1133,7 @@ cdef class socket:
                             c.sockaddr_storage* addr, c.socklen_t* addrlen):
         cdef Py_ssize_t n
         cdef PyObject* raw
+        _wait_if_drained(self, flags)
         if bufsize <= _COPY_MAX or (bufsize <= _SCRATCH_SIZE and not self._big_reads):
             while True:
                 n = self._recv_nowait(_scratch, bufsize, flags, addr, addrlen)
@@ -1118,6 +1142,7 @@ cdef class socket:
                 _sock_wait(self, self._get_read_io(), None)
             if n > _COPY_MAX:
                 self._big_reads = True
+            _note_drained(self, n, bufsize, flags)
             return PyBytes_FromStringAndSize(_scratch, n)
         while True:
             buf = PyBytes_FromStringAndSize(NULL, bufsize)
@@ -1126,6 +1151,7 @@ cdef class socket:
                 break
             buf = None
             _sock_wait(self, self._get_read_io(), None)
+        _note_drained(self, n, bufsize, flags)
         if n <= _COPY_MAX:
             self._big_reads = False
             if n == 0:
@@ -1161,7 +1187,8 @@ cdef class socket:
         # recv_into/recvfrom_into: the caller's buffer is taken for each
         # attempt and released while we wait.
         cdef Py_buffer view
-        cdef Py_ssize_t n, want
+        cdef Py_ssize_t n, want = 0
+        _wait_if_drained(self, flags)
         while True:
             _get_writable_buffer(buffer, &view)
             try:
@@ -1176,6 +1203,7 @@ cdef class socket:
             finally:
                 PyBuffer_Release(&view)
             if n >= 0:
+                _note_drained(self, n, want, flags)
                 return n
             self._wait_c(self._get_read_io(), None)
 

@@ -620,3 +620,79 @@ def test_truncated_ancillary_data_warns_and_closes_nothing_given():
     finally:
         os.close(r)
         os.close(w)
+
+
+# ------------------------------------------------------------------------------
+# after a recv that emptied the queue, the next one waits first: same results
+
+class TestAfterAQueueEmptyingRecv:
+
+    def test_data_already_there_is_returned_at_once(self):
+        a, b = tcp_pair()
+        with a, b:
+            a.sendall(b'first')
+            assert b.recv(BIG) == b'first'      # less than asked: queue emptied
+            a.sendall(b'second')
+            gevent.sleep(0.01)                   # arrived before the next recv
+            with gevent.Timeout(2):
+                assert b.recv(BIG) == b'second'
+            a.sendall(b'third')
+            store = bytearray(100)
+            with gevent.Timeout(2):
+                assert b.recv_into(store) == 5
+            assert store[:5] == b'third'
+
+    def test_nonblocking_socket_still_raises_at_once(self):
+        a, b = tcp_pair()
+        with a, b:
+            a.sendall(b'x')
+            assert b.recv(BIG) == b'x'
+            b.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                b.recv(BIG)
+            with pytest.raises(BlockingIOError):
+                b.recv_into(bytearray(10))
+
+    def test_timeout_and_eof(self):
+        a, b = tcp_pair()
+        with a, b:
+            a.sendall(b'x')
+            assert b.recv(BIG) == b'x'
+            b.settimeout(0.05)
+            with pytest.raises(gsocket.timeout):
+                b.recv(BIG)
+            a.sendall(b'y')
+            assert b.recv(BIG) == b'y'
+            a.shutdown(gsocket.SHUT_WR)
+            with gevent.Timeout(2):
+                assert b.recv(BIG) == b''
+                assert b.recv(BIG) == b''
+
+    def test_peek_leaves_the_data(self):
+        a, b = tcp_pair()
+        with a, b:
+            a.sendall(b'peek')
+            gevent.sleep(0.01)
+            assert b.recv(BIG, gsocket.MSG_PEEK) == b'peek'
+            with gevent.Timeout(2):
+                assert b.recv(BIG) == b'peek'
+
+    @pytest.mark.geventc_only   # gevent waits on EAGAIN even with MSG_DONTWAIT
+    def test_dontwait_does_not_wait(self):
+        a, b = tcp_pair()
+        with a, b:
+            a.sendall(b'x')
+            assert b.recv(BIG) == b'x'
+            with pytest.raises(BlockingIOError):
+                b.recv(BIG, gsocket.MSG_DONTWAIT)
+
+    def test_close_while_waiting_first(self):
+        a, b = tcp_pair()
+        with a:
+            a.sendall(b'x')
+            assert b.recv(BIG) == b'x'
+            g = gevent.spawn(b.recv, BIG)
+            gevent.sleep(0.01)
+            b.close()
+            with pytest.raises(OSError):
+                g.get(timeout=2)

@@ -29,6 +29,7 @@ cdef extern from "<sys/socket.h>" nogil:
     int SO_ERROR
     int SOCK_CLOEXEC
     int SOCK_NONBLOCK
+    int SOCK_STREAM
     int MSG_DONTWAIT
     int SCM_RIGHTS
 
