@@ -13,10 +13,10 @@
 # as it lives: at 10,000 connections, 80 MB. So a Greenlet that runs a Python
 # function starts with a 2 KiB chunk of ours (from malloc: two to a page),
 # made its thread state's first chunk the way CPython makes one
-# (_seed_frame_stack). Frames beyond it
-# go to a regular chunk, which CPython links and frees as always; our chunk
-# comes back through the free callback below, told apart by its size, when
-# greenlet frees the finished greenlet's chunks.
+# (_seed_frame_stack). Frames beyond it go to a regular chunk, which CPython
+# links and frees as always; our chunk comes back through the free callback
+# below, told apart by its size, when greenlet frees the finished greenlet's
+# chunks.
 
 from cpython.function cimport PyFunction_Check
 from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION
