@@ -155,7 +155,7 @@ cdef tuple _IO_READY_ARGS = (_IO_READY,)
 # while it waits (its saved stack slice): the waits below keep the frames
 # that stay live across the switch small, and their error reports apart.
 
-cdef inline int _wait_on_io(HubBase hub, io w) except -1:
+cdef int _wait_on_io(HubBase hub, io w) except -1:
     """Block the current greenlet until *w* fires; the watcher is started
     here with the greenlet's switch (what cancel_wait throws into)."""
     if w._callback is not None:
