@@ -242,24 +242,18 @@ cdef class AbstractLinkable:
         cdef object glet = <object>PyGreenlet_GetCurrent()
         self._links.append(glet)
         self._check_and_notify()
-        t = _start_new_or_dummy(timeout) if timeout is not None else None
+        if timeout is not None:
+            return _wait_linked_timed(self, hub, glet, timeout, catch)
+        # The frames live across the switch are copied to the heap while we
+        # wait: the untimed wait (the common one) keeps this one small.
         try:
             result = hub.switch_c()
             if result is not self:
-                raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (
-                    type(self).__name__, result))
-            return True
-        except Timeout as ex:
-            self.unlink(glet)
-            if ex is not t or not catch:
-                raise
-            return False
+                _raise_invalid_wait_switch(self, result)
         except BaseException:
             self.unlink(glet)
             raise
-        finally:
-            if t is not None:
-                t.cancel()
+        return True
 
     def _wait(self, timeout=None):
         if self.ready():
@@ -269,6 +263,30 @@ cdef class AbstractLinkable:
             return result
         self._wait_core(timeout)
         return self.ready()
+
+
+cdef object _wait_linked_timed(AbstractLinkable self, HubBase hub, object glet, timeout, bint catch):
+    # _wait_core with a timeout; glet is linked already.
+    t = _start_new_or_dummy(timeout)
+    try:
+        result = hub.switch_c()
+        if result is not self:
+            _raise_invalid_wait_switch(self, result)
+        return True
+    except Timeout as ex:
+        self.unlink(glet)
+        if ex is not t or not catch:
+            raise
+        return False
+    except BaseException:
+        self.unlink(glet)
+        raise
+    finally:
+        t.cancel()
+
+
+cdef int _raise_invalid_wait_switch(object source, object result) except -1:
+    raise InvalidSwitchError('Invalid switch into %s.wait(): %r' % (type(source).__name__, result))
 
 
 cdef int _report_link_error(object source, object link) noexcept:

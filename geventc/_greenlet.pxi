@@ -367,7 +367,7 @@ cdef class Greenlet(greenlet):
         self._start_event = None
         self._notifier = None
         self._formatted_info = None
-        self._links = []
+        self._links = None      # made by the first rawlink: most greenlets get none
         self._ident = None
         self._exc_info = None
         if _tracking_tree():
@@ -566,22 +566,24 @@ cdef class Greenlet(greenlet):
     # -- running -----------------------------------------------------------------
 
     def run(self):
+        # This frame stays on the greenlet's stack, and is copied to the
+        # heap with it, while the function blocks: one try, and the
+        # reporting and clean-up in functions of their own.
         self._start_event = _start_completed_event
         try:
-            try:
-                if self._run_callable is not None and type(self) is Greenlet:
-                    result = self._run_callable(*self.args, **self.kwargs)
-                else:
-                    result = self._run(*self.args, **self.kwargs)
-            except BaseException:
-                self._report_error(_sys.exc_info())
-                return
-            self._report_result(result)
-        finally:
-            self._run_callable = None
-            self.__dict__.pop('_run', None)
-            self.args = ()
-            self.kwargs = None
+            if self._run_callable is not None and type(self) is Greenlet:
+                func = self._run_callable
+            else:
+                func = self._run
+            _seed_frame_stack(func)
+            # PyObject_Call: no copy of args, and no empty kwargs dict made
+            # for the call (each would stay allocated while func blocks).
+            result = PyObject_Call_kw(func, self.args if self.args is not None else (),
+                                      <PyObject*>self.kwargs if self.kwargs else NULL)
+        except BaseException:
+            _finish_run(self, None, _sys.exc_info())
+            return
+        _finish_run(self, result, None)
 
     cdef int _report_result(self, result) except -1:
         self._exc_info = (None, None, None)
@@ -613,6 +615,9 @@ cdef class Greenlet(greenlet):
         # as in gevent.
         cdef list links = self._links
         cdef Py_ssize_t i = 0
+        if links is None:
+            self._notifier = None
+            return
         try:
             while i < len(links):
                 link = links[i]
@@ -634,6 +639,8 @@ cdef class Greenlet(greenlet):
         """Call ``callback(self)`` in the hub when this greenlet finishes."""
         if not callable(callback):
             raise TypeError('Expected callable: %r' % (callback,))
+        if self._links is None:
+            self._links = []
         self._links.append(callback)
         if self.ready() and self._links and self._notifier is None:
             self._notifier = _hub_run_callback(<HubBase?>self.parent, self._notify_links, ())
@@ -666,7 +673,7 @@ cdef class Greenlet(greenlet):
             self.link(callback, SpawnedLink=SpawnedLink)
 
     cpdef unlink(self, callback):
-        if callback is None:
+        if callback is None or self._links is None:
             return      # None marks a called link while _notify_links walks
         try:
             self._links.remove(callback)
@@ -674,10 +681,13 @@ cdef class Greenlet(greenlet):
             pass
 
     def unlink_all(self):
-        del self._links[:]
+        if self._links is not None:
+            del self._links[:]
 
     def has_links(self):
         # Called links are None until _notify_links' walk ends.
+        if self._links is None:
+            return 0
         return len(self._links) - self._links.count(None)
 
     # -- waiting -----------------------------------------------------------------
@@ -832,6 +842,21 @@ def _kill(glet, exception, waiter):
         waiter.switch(None)
 
 
+cdef int _finish_run(Greenlet self, object result, object exc_info) except -1:
+    # Report the outcome of Greenlet.run, then drop what it ran.
+    try:
+        if exc_info is None:
+            self._report_result(result)
+        else:
+            self._report_error(exc_info)
+    finally:
+        self._run_callable = None
+        self.__dict__.pop('_run', None)
+        self.args = ()
+        self.kwargs = None
+    return 0
+
+
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     cdef Greenlet g = Greenlet.__new__(Greenlet)
     cdef HubBase hub = get_hub()
@@ -841,7 +866,6 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     g._run_callable = func
     g.args = args
     g.kwargs = kwargs
-    g._links = []
     if _tracking_tree():
         _track_spawn(g, 10)
     if _spawn_callbacks:

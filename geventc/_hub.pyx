@@ -37,7 +37,7 @@ cdef extern from "Python.h":
     int PyFrame_GetLasti(PyFrameObject*)
     int PyCode_Addr2Line(PyObject*, int)
 from cpython.weakref cimport PyWeakref_NewRef
-from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack
+from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack, PyObject_Call_kw
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (

@@ -2,6 +2,7 @@
 # compiled modules (servers, pywsgi) recv/send/wait without Python dispatch.
 
 from geventc._core cimport io
+from geventc.includes cimport sockets as c
 from geventc._hub cimport HubBase
 
 # Block the current greenlet until the io watcher fires (what cancel_wait
@@ -25,6 +26,13 @@ cdef class socket:
     cdef io _read_io
     cdef io _write_io
     cdef bint _ref
+    # Recent reads returned more than the scratch copy suits: read into a
+    # fresh object instead (see _recv_bytes).
+    cdef bint _big_reads
+    # A stream socket, whose last recv emptied the kernel's queue: the next
+    # recv waits for readability first (see _wait_if_drained).
+    cdef bint _stream
+    cdef bint _drained
     cdef public Py_ssize_t _io_refs
     cdef public bint _closed
     cdef object __weakref__
@@ -34,11 +42,21 @@ cdef class socket:
     cdef io _get_read_io(self)
     cdef io _get_write_io(self)
     cdef int _wait_c(self, io w, object timeout_exc) except -1
+    cdef int _wait_timed(self, io w, object timeout_exc) except -1
     cdef int _wait_untimed(self, io w) except -1
     cdef object _recv_c(self, Py_ssize_t bufsize, int flags)
     cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1
     cdef int _sendall_c(self, const char* buf, Py_ssize_t n, int flags) except -1
     cdef int _set_sock(self, object sock) except -1
     cdef int _set_timeout(self, howlong) except -1
-    cdef object _recvfrom_c(self, char* buf, Py_ssize_t nbytes, int flags, Py_ssize_t* received)
+    cdef Py_ssize_t _recv_nowait(self, char* buf, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen) except -2
+    cdef object _recv_bytes(self, Py_ssize_t bufsize, int flags,
+                            c.sockaddr_storage* addr, c.socklen_t* addrlen)
+    cdef Py_ssize_t _recv_into_c(self, buffer, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen,
+                                 bint from_) except -1
     cdef object _retry_read(self, method, tuple args)
+    cdef Py_ssize_t _recvmsg_nowait(self, c.msghdr* msg, int flags) except -2
+    cdef object _send_retrying(self, method, tuple args, int flags)
+    cdef Py_ssize_t _sendmsg_c(self, c.msghdr* msg, int flags) except -1

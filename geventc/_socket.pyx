@@ -18,15 +18,30 @@ Design notes
 * ``close()`` while other greenlets wait: their waits get
   ``cancel_wait_ex`` from a hub callback, and the descriptor is closed only
   after that, so libev never watches a closed (or reused) descriptor.
+* No receive call holds memory while it waits: it makes the system call
+  first and waits with nothing allocated on EAGAIN. The bytes land in one
+  scratch area and are copied out at their real size (a socket whose reads
+  are big reads into a fresh object instead); a caller's buffer
+  (recv_into) is released during the wait; makefile() streams read what
+  arrived (see "makefile() streams").
+* recvmsg/sendmsg/sendto make the system call themselves too (no
+  BlockingIOError per EAGAIN). Addresses in the common forms (numeric
+  AF_INET/AF_INET6 tuples, AF_UNIX paths) are converted here as the stdlib
+  would; any other form, and any other family, goes to the stdlib's call,
+  which converts it or raises its own error.
 * Names not defined here (``getsockopt``, ``bind`` ...) go to the real
-  socket; the rarely blocking calls that need the stdlib's address parsing
-  (``sendto``, ``recvmsg``, ``sendmsg``) call it and wait on EAGAIN.
+  socket.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, _PyBytes_Resize
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_WarnEx
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.sequence cimport PySequence_Fast
+from libc.limits cimport INT_MAX, INT_MIN
+from libc.string cimport memcpy
+from posix.unistd cimport close as _close_fd
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.errno cimport errno, EAGAIN, EINTR, EBADF, EINPROGRESS, EALREADY, EISCONN
 from libc.string cimport memset
@@ -34,7 +49,8 @@ from posix.types cimport off_t
 
 from geventc.includes cimport sockets as c
 from geventc.includes.libc cimport EWOULDBLOCK, strnlen
-from geventc.includes.python cimport PyUnicode_DecodeFSDefaultAndSize
+from geventc.includes.python cimport (
+    PyUnicode_DecodeFSDefaultAndSize, PyArg_Parse, PyArg_ParseTuple, PySys_Audit)
 from geventc.includes.sockets cimport MSG_DONTWAIT
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent
@@ -59,6 +75,8 @@ __all__ = [
 ]
 
 cdef object _timeout_error = __socket__.timeout
+cdef int _SOCK_NONBLOCK = _socket.SOCK_NONBLOCK
+cdef int _SOCK_CLOEXEC = _socket.SOCK_CLOEXEC
 cdef object _SocketError = OSError
 cdef object _RealSocket = _socket.socket
 cdef object AddressFamily = __socket__.AddressFamily
@@ -128,22 +146,77 @@ cdef object _intenum_converter(value, enum_klass):
 
 # -- waiting -------------------------------------------------------------------
 
+# What a wait's watcher switches the waiter back with: one constant tuple,
+# so that a wait allocates no arguments.
+cdef object _IO_READY = object()
+cdef tuple _IO_READY_ARGS = (_IO_READY,)
+
+# Every frame between a greenlet's start and its switch is copied to the heap
+# while it waits (its saved stack slice): the waits below keep the frames
+# that stay live across the switch small, and their error reports apart.
+
 cdef int _wait_on_io(HubBase hub, io w) except -1:
     """Block the current greenlet until *w* fires; the watcher is started
     here with the greenlet's switch (what cancel_wait throws into)."""
     if w._callback is not None:
-        raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
-                                       % (w._callback,))
-    cdef object cur = <object>PyGreenlet_GetCurrent()
-    w._start(cur.switch, (w,))
+        _raise_in_use(w)
+    w._start((<object>PyGreenlet_GetCurrent()).switch, _IO_READY_ARGS)
     try:
         result = hub.switch_c()
     finally:
         w._stop()
-    if result is not w:
-        raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r; waiting on %r)'
-                                 % (cur, result, w, hub))
+    if result is not _IO_READY:
+        _raise_invalid_switch(result, w, hub)
     return 0
+
+
+cdef int _raise_in_use(io w) except -1:
+    raise ConcurrentObjectUseError('This socket is already used by another greenlet: %r'
+                                   % (w._callback,))
+
+
+cdef int _raise_invalid_switch(object result, io w, HubBase hub) except -1:
+    raise InvalidSwitchError('Invalid switch into %s: got %r (expected a wake-up of %r; '
+                             'waiting on %r)' % (<object>PyGreenlet_GetCurrent(), result, w, hub))
+
+
+cdef inline int _sock_wait(socket s, io w, object timeout_exc) except -1:
+    # A socket's wait within its own timeout (recv/send/accept...).
+    if s._timeout > 0.0:
+        return s._wait_timed(w, timeout_exc)
+    return _sock_wait_untimed(s, w)
+
+
+cdef inline int _sock_wait_untimed(socket s, io w) except -1:
+    _wait_on_io(s.hub, w)
+    if w is not s._read_io and w is not s._write_io:
+        # close() dropped our watcher while we slept; its wake-up of the
+        # descriptor's watchers may reach us before its cancel_wait does.
+        _raise_cancel_wait()
+    return 0
+
+
+cdef int _raise_cancel_wait() except -1:
+    raise cancel_wait_ex()
+
+
+# A stream recv that returned less than it asked for emptied the kernel's
+# queue. In request/response traffic the next recv on that socket, made at
+# once, fails with EAGAIN (the peer has not answered yet): that recv waits
+# for readability first instead of making the system call (half of the
+# recv calls of an echo). If data is there, the wait returns at once.
+
+cdef inline int _wait_if_drained(socket s, int flags) except -1:
+    if s._drained:
+        s._drained = False
+        if s._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            _sock_wait(s, s._get_read_io(), None)
+    return 0
+
+
+cdef inline void _note_drained(socket s, Py_ssize_t n, Py_ssize_t asked, int flags) noexcept:
+    if s._stream and flags == 0 and 0 < n < asked:
+        s._drained = True
 
 
 cdef Timeout _start_timeout(double seconds, object exc):
@@ -375,6 +448,9 @@ def _resolve_addr(sock, address):
     try:
         _socket.inet_pton(family, host)
         return address
+    except ValueError:
+        # An embedded NUL: the stdlib call refuses it with its own error.
+        return address
     except OSError:
         pass
     port = address[1]
@@ -425,32 +501,223 @@ cdef object _makesockaddr(c.sockaddr* addr, c.socklen_t addrlen):
     return (addr.sa_family, PyBytes_FromStringAndSize(addr.sa_data, sizeof(addr.sa_data)))
 
 
-# -- small reads -------------------------------------------------------------------
+# -- addresses the way CPython's getsockaddrarg() reads them ------------------------
+
+cdef int _sockaddr_from(int family, object address, c.sockaddr_storage* out,
+                        c.socklen_t* outlen) except -1:
+    """1 when *address* is one of the common forms, converted into *out*
+    exactly as the stdlib would; 0 for anything else (the caller lets the
+    stdlib convert it, or raise its own error). Host names are resolved
+    before this (_resolve_addr): only numeric hosts are taken here."""
+    cdef c.sockaddr_in* sin
+    cdef c.sockaddr_in6* sin6
+    cdef c.sockaddr_un* sun
+    cdef Py_ssize_t n, size
+    cdef bytes host, path
+    memset(out, 0, sizeof(out[0]))
+    if family == c.AF_INET or family == c.AF_INET6:
+        if type(address) is not tuple:
+            return 0
+        size = len(<tuple>address)
+        if size < 2 or size > (2 if family == c.AF_INET else 4):
+            return 0
+        host = _numeric_host(address[0])
+        port = address[1]
+        if host is None or type(port) is not int or not 0 <= port <= 0xffff:
+            return 0
+        if family == c.AF_INET:
+            sin = <c.sockaddr_in*>out
+            if c.inet_pton(c.AF_INET, host, &sin.sin_addr) != 1:
+                return 0
+            sin.sin_family = c.AF_INET
+            sin.sin_port = c.htons(port)
+            outlen[0] = sizeof(c.sockaddr_in)
+            return 1
+        flowinfo = address[2] if size > 2 else 0
+        scope_id = address[3] if size > 3 else 0
+        if (type(flowinfo) is not int or not 0 <= flowinfo <= 0xfffff
+                or type(scope_id) is not int or not 0 <= scope_id <= 0xffffffff
+                or b'%' in host):
+            return 0
+        sin6 = <c.sockaddr_in6*>out
+        if c.inet_pton(c.AF_INET6, host, &sin6.sin6_addr) != 1:
+            return 0
+        sin6.sin6_family = c.AF_INET6
+        sin6.sin6_port = c.htons(port)
+        sin6.sin6_flowinfo = c.htonl(flowinfo)
+        sin6.sin6_scope_id = scope_id
+        outlen[0] = sizeof(c.sockaddr_in6)
+        return 1
+    if family == c.AF_UNIX:
+        if type(address) is str:
+            path = _os.fsencode(address)
+        elif type(address) is bytes:
+            path = address
+        else:
+            return 0
+        sun = <c.sockaddr_un*>out
+        n = len(path)
+        if n == 0 or n > <Py_ssize_t>sizeof(sun.sun_path):
+            return 0
+        if path[0] != 0:
+            # A file name: NUL-terminated, and the terminator counted.
+            if n == <Py_ssize_t>sizeof(sun.sun_path):
+                return 0
+            outlen[0] = <c.socklen_t>(c.GEVENTC_SUN_PATH_OFFSET + n + 1)
+        else:
+            # Linux's abstract namespace: exactly these bytes.
+            outlen[0] = <c.socklen_t>(c.GEVENTC_SUN_PATH_OFFSET + n)
+        sun.sun_family = c.AF_UNIX
+        memcpy(sun.sun_path, <char*>path, n)
+        return 1
+    return 0
+
+
+cdef bytes _numeric_host(object host):
+    # An ASCII str host without NULs (what inet_pton can judge), or None.
+    if type(host) is not str or not (<str>host).isascii():
+        return None
+    encoded = (<str>host).encode('ascii')
+    if b'\0' in encoded:
+        return None
+    return encoded
+
+
+# -- ancillary data (recvmsg/sendmsg), read and built as CPython does -------------------
+
+cdef bint _cmsg_fits(c.msghdr* msg, c.cmsghdr* h, size_t space) noexcept:
+    # Whether *space* bytes from *h*, and at least its cmsg_len field, lie
+    # inside the control buffer.
+    cdef size_t offset, len_end
+    if h == NULL or msg.msg_control == NULL:
+        return False
+    len_end = <size_t>(<char*>&h.cmsg_len - <char*>h) + sizeof(h.cmsg_len)
+    if space < len_end:
+        space = len_end
+    offset = <size_t>(<char*>h - <char*>msg.msg_control)
+    return offset <= <size_t>-1 - space and offset + space <= msg.msg_controllen
+
+
+cdef int _cmsg_data_len(c.msghdr* msg, c.cmsghdr* h, size_t* data_len) noexcept:
+    # 0: the item's data is whole (*data_len bytes); 1: it was cut to
+    # *data_len bytes (MSG_CTRUNC); -1: no usable header.
+    cdef size_t full, offset
+    if not _cmsg_fits(msg, h, c.CMSG_LEN(0)) or h.cmsg_len < c.CMSG_LEN(0):
+        return -1
+    full = h.cmsg_len - c.CMSG_LEN(0)
+    offset = <size_t>(<char*>c.CMSG_DATA(h) - <char*>msg.msg_control)
+    if offset > msg.msg_controllen:
+        return -1
+    data_len[0] = msg.msg_controllen - offset
+    if data_len[0] >= full:
+        data_len[0] = full
+        return 0
+    return 1
+
+
+cdef list _ancillary_items(c.msghdr* msg):
+    # [(level, type, data)]; a malformed or cut item ends the list with a
+    # RuntimeWarning, as the stdlib's.
+    cdef list items = []
+    cdef c.cmsghdr* h = c.CMSG_FIRSTHDR(msg) if msg.msg_controllen > 0 else NULL
+    cdef size_t data_len = 0
+    cdef int status
+    while h != NULL:
+        status = _cmsg_data_len(msg, h, &data_len)
+        if status != 0:
+            PyErr_WarnEx(RuntimeWarning,
+                         'received malformed or improperly-truncated ancillary data', 1)
+        if status < 0:
+            break
+        items.append((h.cmsg_level, h.cmsg_type,
+                      PyBytes_FromStringAndSize(<char*>c.CMSG_DATA(h), data_len)))
+        if status != 0:
+            break
+        h = c.CMSG_NXTHDR(msg, h)
+    return items
+
+
+cdef void _close_passed_fds(c.msghdr* msg) noexcept:
+    # Descriptors that arrived with SCM_RIGHTS but will not reach the caller.
+    cdef c.cmsghdr* h = c.CMSG_FIRSTHDR(msg) if msg.msg_controllen > 0 else NULL
+    cdef size_t data_len = 0, i
+    cdef int status
+    cdef int* fds
+    while h != NULL:
+        status = _cmsg_data_len(msg, h, &data_len)
+        if status < 0:
+            break
+        if h.cmsg_level == c.SOL_SOCKET and h.cmsg_type == c.SCM_RIGHTS:
+            fds = <int*>c.CMSG_DATA(h)
+            for i in range(data_len // sizeof(int)):
+                _close_fd(fds[i])
+        if status != 0:
+            break
+        h = c.CMSG_NXTHDR(msg, h)
+
+
+cdef int _start_msghdr(c.msghdr* msg, c.sockaddr_storage* addr, c.iovec* iov,
+                       Py_ssize_t iovcnt, Py_ssize_t ancbufsize) except -1:
+    # One recvmsg() attempt's header; the control buffer is made here and
+    # freed (PyMem_Free(msg.msg_control)) before any wait.
+    memset(msg, 0, sizeof(msg[0]))
+    memset(addr, 0, sizeof(addr[0]))
+    addr.ss_family = c.AF_UNSPEC
+    msg.msg_name = addr
+    msg.msg_namelen = sizeof(addr[0])
+    msg.msg_iov = iov
+    msg.msg_iovlen = iovcnt
+    if ancbufsize > 0:
+        msg.msg_control = PyMem_Malloc(ancbufsize)
+        if msg.msg_control == NULL:
+            raise MemoryError()
+        msg.msg_controllen = ancbufsize
+    return 0
+
+
+cdef tuple _recvmsg_result(c.msghdr* msg, object value):
+    # (value, ancdata, msg_flags, address); on failure the descriptors
+    # passed with the message are closed, so none leaks.
+    cdef c.socklen_t namelen
+    try:
+        ancdata = _ancillary_items(msg)
+        namelen = msg.msg_namelen
+        if namelen > sizeof(c.sockaddr_storage):
+            namelen = sizeof(c.sockaddr_storage)
+        return (value, ancdata, msg.msg_flags, _makesockaddr(<c.sockaddr*>msg.msg_name, namelen))
+    except BaseException:
+        _close_passed_fds(msg)
+        raise
+
+
+cdef int _check_ancbufsize(Py_ssize_t ancbufsize) except -1:
+    if ancbufsize < 0 or ancbufsize > INT_MAX:
+        raise ValueError('invalid ancillary data buffer length')
+    return 0
+
+
+# -- where received bytes land first ------------------------------------------------
 
 cdef enum:
-    # recv(n) up to this size reads into the C stack and copies out exactly
-    # what arrived: no malloc of n bytes then realloc down (a server's
-    # recv(4096) of a 64-byte request showed up in profiles).
-    _SMALL_RECV = 8192
+    # Reads up to this size go through the scratch area (and so do larger
+    # ones on a socket whose recent reads were small).
+    _SCRATCH_SIZE = 65536
+    # Copying a read out of the scratch area costs less than the allocation
+    # it saves up to about this size; a socket whose reads return more
+    # switches to reading straight into a fresh object of the requested size,
+    # and back when a read returns no more than this.
+    _COPY_MAX = 8192
+    _SCRATCH_WORDS = _SCRATCH_SIZE // 8
 
-
-cdef object _recv_small(int fd, Py_ssize_t bufsize, int flags):
-    # Never waits (so the stack buffer is never part of a greenlet switch).
-    # Returns the bytes, or None on EAGAIN when the caller should wait.
-    cdef char tmp[_SMALL_RECV]
-    cdef Py_ssize_t n
-    cdef int err
-    while True:
-        n = c.recv(fd, tmp, bufsize, flags)
-        if n >= 0:
-            return PyBytes_FromStringAndSize(tmp, n)
-        err = errno
-        if err == EINTR:
-            _retry_after_eintr()
-            continue
-        if (err == EAGAIN or err == EWOULDBLOCK) and not (flags & MSG_DONTWAIT):
-            return None
-        _raise_errno(err)
+# The scratch area: recv()/recvfrom()/recvmsg() read into it and copy out
+# exactly the bytes that arrived, so a greenlet waiting for data holds no
+# buffer and a 120-byte message costs one 120-byte object, whatever the
+# requested size. One area serves every greenlet and thread: it is used only
+# between a system call and the copy right after it, with the GIL held
+# throughout and no switch possible (the module runs with the GIL: see the
+# freethreading directive above). 8-byte elements keep it aligned for cmsghdr.
+cdef unsigned long long _scratch_words[_SCRATCH_WORDS]
+cdef char* _scratch = <char*>_scratch_words
 
 
 # -- the placeholders -------------------------------------------------------------
@@ -494,6 +761,93 @@ class _closedsocket(object):
     def __repr__(self):
         return '<socket object [closed proxy at 0x%x fd=%s %s]>' % (
             id(self), self.orig_fileno, self.description)
+
+
+# -- makefile() streams ------------------------------------------------------------
+#
+# The stdlib's streams allocate the size asked for and then wait for the
+# socket with it (RawIOBase.read, BufferedReader.read/read1); these read what
+# arrived instead, so a reader blocked in makefile().read() holds only the
+# stream's own buffer.
+
+cdef frozenset _BLOCKING_ERRNOS = frozenset((EAGAIN, EWOULDBLOCK))
+# readall() asks for this much per recv(): big reads skip the scratch copy.
+cdef Py_ssize_t _READALL_CHUNK = 65536
+
+
+class _ReadingSocketIO(_SocketIO):
+    """The stdlib's raw socket stream, whose read()/readall() are recv()s."""
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            return self.readall()
+        self._checkClosed()
+        self._checkReadable()
+        if self._timeout_occurred:
+            raise OSError('cannot read from timed out object')
+        try:
+            return self._sock.recv(size)
+        except _timeout_error:
+            self._timeout_occurred = True
+            raise
+        except OSError as e:
+            if e.errno in _BLOCKING_ERRNOS:
+                return None
+            raise
+
+    def readall(self):
+        chunks = []
+        while True:
+            data = self.read(_READALL_CHUNK)
+            if data is None:
+                if not chunks:
+                    return None
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return b''.join(chunks)
+
+
+class _ReadsWhatArrived(object):
+    # read1()/read() for the buffered streams over a _ReadingSocketIO
+    # (``_sockio``): wait by filling the stream's own buffer (peek), then
+    # take bytes that are there; beyond the buffer, recv() directly.
+
+    def read1(self, size=-1):
+        if size:
+            self.peek()
+        return super().read1(size)
+
+    def read(self, size=-1):
+        if size is None or size <= 0:
+            return super().read(size)
+        data = self.read1(size)
+        if not data:
+            # EOF, or nothing yet on a non-blocking socket: the stream's own
+            # answer (b'' or None), with no wait.
+            return super().read(size)
+        if len(data) >= size:
+            return data
+        # read1() returned all that was buffered: the buffer is empty now.
+        chunks = [data]
+        left = size - len(data)
+        raw = self._sockio
+        while left > 0:
+            more = raw.read(left)
+            if not more:
+                break
+            chunks.append(more)
+            left -= len(more)
+        return b''.join(chunks)
+
+
+class _SocketReader(_ReadsWhatArrived, _io.BufferedReader):
+    pass
+
+
+class _SocketRWPair(_ReadsWhatArrived, _io.BufferedRWPair):
+    pass
 
 
 # -- the socket ------------------------------------------------------------------
@@ -542,6 +896,8 @@ cdef class socket:
     cdef int _set_sock(self, object sock) except -1:
         self._sock_obj = sock
         self._real = _FD_FROM_STRUCT and isinstance(sock, _RealSocket)
+        self._stream = self._real and (sock.type & ~(_SOCK_NONBLOCK | _SOCK_CLOEXEC)) == c.SOCK_STREAM
+        self._drained = False
         return 0
 
     cdef int _fd(self) except -1:
@@ -715,24 +1071,20 @@ cdef class socket:
 
     cdef int _wait_c(self, io w, object timeout_exc) except -1:
         # Wait within the socket's own timeout.
-        cdef Timeout t = None
-        if self._timeout > 0.0:
-            t = _start_timeout(self._timeout, _timeout_error('timed out') if timeout_exc is None else timeout_exc)
+        return _sock_wait(self, w, timeout_exc)
+
+    cdef int _wait_timed(self, io w, object timeout_exc) except -1:
+        cdef Timeout t = _start_timeout(
+            self._timeout, _timeout_error('timed out') if timeout_exc is None else timeout_exc)
         try:
-            self._wait_untimed(w)
+            _sock_wait_untimed(self, w)
         finally:
-            if t is not None:
-                t.cancel()
+            t.cancel()
         return 0
 
     cdef int _wait_untimed(self, io w) except -1:
         # The caller handles timeouts (sendall/connect bound the whole call).
-        _wait_on_io(self.hub, w)
-        if w is not self._read_io and w is not self._write_io:
-            # close() dropped our watcher while we slept; its wake-up of the
-            # descriptor's watchers may reach us before its cancel_wait does.
-            raise cancel_wait_ex()
-        return 0
+        return _sock_wait_untimed(self, w)
 
     def _wait(self, io watcher, timeout_exc=None):
         """Wait on *watcher* (``_read_event``/``_write_event``) within this
@@ -744,42 +1096,68 @@ cdef class socket:
         self._wait_c(watcher, timeout_exc)
 
     # -- receiving ---------------------------------------------------------------
+    #
+    # No receive path holds memory while it waits: the system call is made
+    # first, and on EAGAIN the greenlet waits with nothing allocated (a
+    # caller's buffer is released during the wait, as gevent's calls do), then
+    # tries again. Bytes arrive in the scratch area and are copied out at
+    # their real size, or, on a socket whose reads are big (_COPY_MAX), straight
+    # into an object allocated for this one attempt.
 
-    cdef object _recv_c(self, Py_ssize_t bufsize, int flags):
+    cdef Py_ssize_t _recv_nowait(self, char* buf, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen) except -2:
+        # One recv/recvfrom (addr != NULL): the byte count, or -1 when the
+        # caller should wait for the socket to become readable.
         cdef Py_ssize_t n
         cdef int fd, err
-        cdef PyObject* raw
-        if bufsize <= 0:
-            if bufsize == 0:
-                # As CPython: no system call (TCP's recv of 0 bytes would wait).
-                return b''
-            raise ValueError('negative buffersize in recv')
-        if bufsize <= _SMALL_RECV:
-            while True:
-                result = _recv_small(self._fd(), bufsize, flags)
-                if result is not None:
-                    return result
-                if self._timeout == 0.0:
-                    _raise_errno(EAGAIN)
-                self._wait_c(self._get_read_io(), None)
-        buf = PyBytes_FromStringAndSize(NULL, bufsize)
         while True:
             fd = self._fd()
-            n = c.recv(fd, PyBytes_AS_STRING(buf), bufsize, flags)
+            if addr == NULL:
+                n = c.recv(fd, buf, nbytes, flags)
+            else:
+                addrlen[0] = sizeof(addr[0])
+                memset(addr, 0, sizeof(addr[0]))
+                n = c.recvfrom(fd, buf, nbytes, flags, <c.sockaddr*>addr, addrlen)
             if n >= 0:
-                break
+                # MSG_TRUNC reports a datagram's full length: only nbytes are ours.
+                return n if n <= nbytes else nbytes
             err = errno
             if err == EINTR:
                 _retry_after_eintr()
                 continue
             if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                self._wait_c(self._get_read_io(), None)
-                continue
+                return -1
             _raise_errno(err)
+
+    cdef object _recv_bytes(self, Py_ssize_t bufsize, int flags,
+                            c.sockaddr_storage* addr, c.socklen_t* addrlen):
+        cdef Py_ssize_t n
+        cdef PyObject* raw
+        _wait_if_drained(self, flags)
+        if bufsize <= _COPY_MAX or (bufsize <= _SCRATCH_SIZE and not self._big_reads):
+            while True:
+                n = self._recv_nowait(_scratch, bufsize, flags, addr, addrlen)
+                if n >= 0:
+                    break
+                _sock_wait(self, self._get_read_io(), None)
+            if n > _COPY_MAX:
+                self._big_reads = True
+            _note_drained(self, n, bufsize, flags)
+            return PyBytes_FromStringAndSize(_scratch, n)
+        while True:
+            buf = PyBytes_FromStringAndSize(NULL, bufsize)
+            n = self._recv_nowait(PyBytes_AS_STRING(buf), bufsize, flags, addr, addrlen)
+            if n >= 0:
+                break
+            buf = None
+            _sock_wait(self, self._get_read_io(), None)
+        _note_drained(self, n, bufsize, flags)
+        if n <= _COPY_MAX:
+            self._big_reads = False
+            if n == 0:
+                return b''
         if n == bufsize:
             return buf
-        if n == 0:
-            return b''
         # Shrink in place, as CPython does: we hold the only reference.
         Py_INCREF(buf)
         raw = <PyObject*>buf
@@ -789,63 +1167,52 @@ cdef class socket:
         Py_DECREF(buf)
         return buf
 
+    cdef object _recv_c(self, Py_ssize_t bufsize, int flags):
+        if bufsize <= 0:
+            if bufsize == 0:
+                # As CPython: no system call (TCP's recv of 0 bytes would wait).
+                return b''
+            raise ValueError('negative buffersize in recv')
+        return self._recv_bytes(bufsize, flags, NULL, NULL)
+
     def recv(self, Py_ssize_t bufsize, int flags=0):
         """recv(bufsize[, flags]) -> data"""
-        return self._recv_c(bufsize, flags)
+        if bufsize <= 0:
+            return self._recv_c(bufsize, flags)
+        return self._recv_bytes(bufsize, flags, NULL, NULL)
+
+    cdef Py_ssize_t _recv_into_c(self, buffer, Py_ssize_t nbytes, int flags,
+                                 c.sockaddr_storage* addr, c.socklen_t* addrlen,
+                                 bint from_) except -1:
+        # recv_into/recvfrom_into: the caller's buffer is taken for each
+        # attempt and released while we wait.
+        cdef Py_buffer view
+        cdef Py_ssize_t n, want = 0
+        _wait_if_drained(self, flags)
+        while True:
+            _get_writable_buffer(buffer, &view)
+            try:
+                if nbytes < 0:
+                    raise ValueError('negative buffersize in recvfrom_into' if from_
+                                     else 'negative buffersize in recv_into')
+                want = nbytes if nbytes else view.len
+                if view.len < want:
+                    raise ValueError('nbytes is greater than the length of the buffer' if from_
+                                     else 'buffer too small for requested bytes')
+                n = self._recv_nowait(<char*>view.buf, want, flags, addr, addrlen)
+            finally:
+                PyBuffer_Release(&view)
+            if n >= 0:
+                _note_drained(self, n, want, flags)
+                return n
+            self._wait_c(self._get_read_io(), None)
 
     def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         """recv_into(buffer, [nbytes[, flags]]) -> nbytes_read"""
-        cdef Py_buffer view
-        cdef Py_ssize_t n
-        cdef int fd, err
-        _get_writable_buffer(buffer, &view)
-        try:
-            if nbytes < 0:
-                raise ValueError('negative buffersize in recv_into')
-            if nbytes == 0:
-                nbytes = view.len
-            if view.len < nbytes:
-                raise ValueError('buffer too small for requested bytes')
-            while True:
-                fd = self._fd()
-                n = c.recv(fd, view.buf, nbytes, flags)
-                if n >= 0:
-                    return n
-                err = errno
-                if err == EINTR:
-                    _retry_after_eintr()
-                    continue
-                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                    self._wait_c(self._get_read_io(), None)
-                    continue
-                _raise_errno(err)
-        finally:
-            PyBuffer_Release(&view)
-
-    cdef object _recvfrom_c(self, char* buf, Py_ssize_t nbytes, int flags, Py_ssize_t* received):
-        cdef c.sockaddr_storage addr
-        cdef c.socklen_t addrlen
-        cdef Py_ssize_t n
-        cdef int fd, err
-        while True:
-            fd = self._fd()
-            addrlen = sizeof(addr)
-            memset(&addr, 0, sizeof(addr))
-            n = c.recvfrom(fd, buf, nbytes, flags, <c.sockaddr*>&addr, &addrlen)
-            if n >= 0:
-                received[0] = n
-                return _makesockaddr(<c.sockaddr*>&addr, addrlen)
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
-                self._wait_c(self._get_read_io(), None)
-                continue
-            _raise_errno(err)
+        return self._recv_into_c(buffer, nbytes, flags, NULL, NULL, False)
 
     cdef object _retry_read(self, method, tuple args):
-        # For calls whose address handling is the stdlib's: call, wait on EAGAIN.
+        # For the families whose addresses only the stdlib decodes: call, wait on EAGAIN.
         while True:
             try:
                 return method(*args)
@@ -856,51 +1223,139 @@ cdef class socket:
 
     def recvfrom(self, Py_ssize_t bufsize, int flags=0):
         """recvfrom(buffersize[, flags]) -> (data, address info)"""
-        cdef Py_ssize_t n = 0
-        cdef PyObject* raw
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
         if bufsize < 0:
             raise ValueError('negative buffersize in recvfrom')
         if not _family_has_address(self._sock_obj.family):
             return self._retry_read(self._sock_obj.recvfrom, (bufsize, flags))
-        buf = PyBytes_FromStringAndSize(NULL, bufsize)
-        address = self._recvfrom_c(PyBytes_AS_STRING(buf), bufsize, flags, &n)
-        if n != bufsize:
-            Py_INCREF(buf)
-            raw = <PyObject*>buf
-            buf = None
-            _PyBytes_Resize(&raw, n)
-            buf = <object>raw
-            Py_DECREF(buf)
-        return buf, address
+        data = self._recv_bytes(bufsize, flags, &addr, &addrlen)
+        return data, _makesockaddr(<c.sockaddr*>&addr, addrlen)
 
     def recvfrom_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         """recvfrom_into(buffer[, nbytes[, flags]]) -> (nbytes, address info)"""
-        cdef Py_buffer view
-        cdef Py_ssize_t n = 0
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef Py_ssize_t n
         if not _family_has_address(self._sock_obj.family):
             return self._retry_read(self._sock_obj.recvfrom_into, (buffer, nbytes, flags))
-        _get_writable_buffer(buffer, &view)
-        try:
-            if nbytes < 0:
-                raise ValueError('negative buffersize in recvfrom_into')
-            if nbytes == 0:
-                nbytes = view.len
-            elif view.len < nbytes:
-                raise ValueError('nbytes is greater than the length of the buffer')
-            address = self._recvfrom_c(<char*>view.buf, nbytes, flags, &n)
-            return n, address
-        finally:
-            PyBuffer_Release(&view)
+        n = self._recv_into_c(buffer, nbytes, flags, &addr, &addrlen, True)
+        return n, _makesockaddr(<c.sockaddr*>&addr, addrlen)
 
     # recvmsg/recvmsg_into/sendmsg exist on every POSIX platform geventc
     # builds on (libev, greenlet.h): no conditional definitions needed.
+
+    cdef Py_ssize_t _recvmsg_nowait(self, c.msghdr* msg, int flags) except -2:
+        # One recvmsg(): the byte count, or -1 when the caller should wait.
+        cdef Py_ssize_t n
+        cdef int err
+        while True:
+            n = c.recvmsg(self._fd(), msg, flags)
+            if n >= 0:
+                return n
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                return -1
+            _raise_errno(err)
+
     def recvmsg(self, *args):
         """recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags, address)"""
-        return self._retry_read(self._sock_obj.recvmsg, args)
+        cdef Py_ssize_t bufsize = 0, ancbufsize = 0, n
+        cdef int flags = 0
+        cdef c.iovec iov
+        cdef c.msghdr msg
+        cdef c.sockaddr_storage addr
+        cdef bint in_scratch
+        cdef PyObject* raw
+        PyArg_ParseTuple(args, 'n|ni:recvmsg', &bufsize, &ancbufsize, &flags)
+        if bufsize < 0:
+            raise ValueError('negative buffer size in recvmsg()')
+        _check_ancbufsize(ancbufsize)
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvmsg, args)
+        in_scratch = bufsize <= _SCRATCH_SIZE
+        buf = None
+        while True:
+            if in_scratch:
+                iov.iov_base = _scratch
+            else:
+                buf = PyBytes_FromStringAndSize(NULL, bufsize)
+                iov.iov_base = PyBytes_AS_STRING(buf)
+            iov.iov_len = bufsize
+            _start_msghdr(&msg, &addr, &iov, 1, ancbufsize)
+            try:
+                n = self._recvmsg_nowait(&msg, flags)
+                if n >= 0:
+                    if n > bufsize:
+                        n = bufsize
+                    if in_scratch:
+                        # Out of the scratch area before any Python code runs.
+                        try:
+                            data = PyBytes_FromStringAndSize(_scratch, n)
+                        except BaseException:
+                            _close_passed_fds(&msg)
+                            raise
+                    elif n == bufsize:
+                        data = buf
+                    else:
+                        Py_INCREF(buf)
+                        raw = <PyObject*>buf
+                        buf = None
+                        _PyBytes_Resize(&raw, n)
+                        data = <object>raw
+                        Py_DECREF(data)
+                    return _recvmsg_result(&msg, data)
+            finally:
+                PyMem_Free(msg.msg_control)
+            buf = None
+            self._wait_c(self._get_read_io(), None)
 
-    def recvmsg_into(self, buffers, *args):
+    def recvmsg_into(self, *args):
         """recvmsg_into(buffers[, ancbufsize[, flags]]) -> (nbytes, ancdata, msg_flags, address)"""
-        return self._retry_read(self._sock_obj.recvmsg_into, (buffers,) + args)
+        cdef PyObject* buffers = NULL
+        cdef Py_ssize_t ancbufsize = 0, nitems, taken, i, n
+        cdef int flags = 0
+        cdef c.msghdr msg
+        cdef c.sockaddr_storage addr
+        cdef c.iovec* iovs = NULL
+        cdef Py_buffer* views = NULL
+        PyArg_ParseTuple(args, 'O|ni:recvmsg_into', &buffers, &ancbufsize, &flags)
+        if not _family_has_address(self._sock_obj.family):
+            return self._retry_read(self._sock_obj.recvmsg_into, args)
+        items = PySequence_Fast(<object>buffers, 'recvmsg_into() argument 1 must be an iterable')
+        nitems = len(items)
+        if nitems > INT_MAX:
+            raise OSError('recvmsg_into() argument 1 is too long')
+        while True:
+            # The caller's buffers are taken for each attempt, not across a wait.
+            taken = 0
+            msg.msg_control = NULL
+            iovs = <c.iovec*>PyMem_Malloc(sizeof(c.iovec) * nitems + 1)
+            views = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * nitems + 1)
+            try:
+                if iovs == NULL or views == NULL:
+                    raise MemoryError()
+                while taken < nitems:
+                    PyArg_Parse(items[taken], 'w*;recvmsg_into() argument 1 must be an '
+                                'iterable of single-segment read-write buffers', &views[taken])
+                    iovs[taken].iov_base = views[taken].buf
+                    iovs[taken].iov_len = views[taken].len
+                    taken += 1
+                _check_ancbufsize(ancbufsize)
+                _start_msghdr(&msg, &addr, iovs, nitems, ancbufsize)
+                n = self._recvmsg_nowait(&msg, flags)
+                if n >= 0:
+                    return _recvmsg_result(&msg, n)
+            finally:
+                PyMem_Free(msg.msg_control)
+                for i in range(taken):
+                    PyBuffer_Release(&views[i])
+                PyMem_Free(views)
+                PyMem_Free(iovs)
+            self._wait_c(self._get_read_io(), None)
 
     # -- sending -----------------------------------------------------------------
 
@@ -1012,33 +1467,150 @@ cdef class socket:
                 sent += self.send(mem[sent:], flags, timeout=max(left, 0.0))
         return None
 
-    def sendto(self, data, flags_or_addr, addr=None):
-        """sendto(data[, flags], address) -> count"""
-        if addr is None:
-            address = _resolve_addr(self, flags_or_addr)
-            args = (data, address)
-        else:
-            address = _resolve_addr(self, addr)
-            args = (data, flags_or_addr, address)
+    cdef object _send_retrying(self, method, tuple args, int flags):
+        # For the addresses only the stdlib converts: call, wait on EAGAIN.
         while True:
             try:
-                return self._sock_obj.sendto(*args)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            self._wait_c(self._get_write_io(), None)
-
-    def sendmsg(self, buffers, ancdata=(), int flags=0, address=None):
-        """sendmsg(buffers[, ancdata[, flags[, address]]]) -> count"""
-        if address is not None:
-            address = _resolve_addr(self, address)
-        while True:
-            try:
-                return self._sock_obj.sendmsg(buffers, ancdata, flags, address)
+                return method(*args)
             except BlockingIOError:
                 if self._timeout == 0.0 or flags & MSG_DONTWAIT:
                     raise
             self._wait_c(self._get_write_io(), None)
+
+    cdef Py_ssize_t _sendmsg_c(self, c.msghdr* msg, int flags) except -1:
+        cdef Py_ssize_t n
+        cdef int err
+        while True:
+            n = c.sendmsg(self._fd(), msg, flags)
+            if n >= 0:
+                return n
+            err = errno
+            if err == EINTR:
+                _retry_after_eintr()
+                continue
+            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                self._wait_c(self._get_write_io(), None)
+                continue
+            _raise_errno(err)
+
+    def sendto(self, *args):
+        """sendto(data[, flags], address) -> count"""
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        cdef int iflags = 0, err
+        if len(args) == 2:
+            data, address = args
+            flags = 0
+        elif len(args) == 3:
+            data, flags, address = args
+        else:
+            return self._sock_obj.sendto(*args)   # the stdlib's TypeError
+        address = _resolve_addr(self, address)
+        if (type(flags) is not int or not INT_MIN <= flags <= INT_MAX
+                or not _sockaddr_from(self._sock_obj.family, address, &addr, &addrlen)):
+            return self._send_retrying(self._sock_obj.sendto, args[:-1] + (address,),
+                                       flags if type(flags) is int and INT_MIN <= flags <= INT_MAX else 0)
+        iflags = flags
+        PyArg_Parse(data, 'y*:sendto', &view)
+        try:
+            PySys_Audit('socket.sendto', 'OO', <PyObject*>self._sock_obj, <PyObject*>address)
+            while True:
+                n = c.sendto(self._fd(), view.buf, view.len, iflags, <c.sockaddr*>&addr, addrlen)
+                if n >= 0:
+                    return n
+                err = errno
+                if err == EINTR:
+                    _retry_after_eintr()
+                    continue
+                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (iflags & MSG_DONTWAIT):
+                    self._wait_c(self._get_write_io(), None)
+                    continue
+                _raise_errno(err)
+        finally:
+            PyBuffer_Release(&view)
+
+    def sendmsg(self, buffers, ancdata=(), int flags=0, address=None):
+        """sendmsg(buffers[, ancdata[, flags[, address]]]) -> count"""
+        cdef c.sockaddr_storage addr
+        cdef c.socklen_t addrlen = 0
+        cdef c.msghdr msg
+        cdef Py_ssize_t ndata, ncmsgs, i
+        cdef Py_ssize_t nviews = 0, ncviews = 0
+        cdef size_t controllen = 0, space
+        cdef c.iovec* iovs = NULL
+        cdef Py_buffer* views = NULL
+        cdef Py_buffer* cviews = NULL
+        cdef int* levels = NULL
+        cdef c.cmsghdr* h = NULL
+        if address is not None:
+            address = _resolve_addr(self, address)
+            if not _sockaddr_from(self._sock_obj.family, address, &addr, &addrlen):
+                return self._send_retrying(self._sock_obj.sendmsg,
+                                           (buffers, ancdata, flags, address), flags)
+        PySys_Audit('socket.sendmsg', 'OO', <PyObject*>self._sock_obj, <PyObject*>address)
+        memset(&msg, 0, sizeof(msg))
+        if address is not None:
+            msg.msg_name = &addr
+            msg.msg_namelen = addrlen
+        data_items = PySequence_Fast(buffers, 'sendmsg() argument 1 must be an iterable')
+        ndata = len(data_items)
+        cmsg_items = PySequence_Fast(ancdata, 'sendmsg() argument 2 must be an iterable')
+        ncmsgs = len(cmsg_items)
+        try:
+            iovs = <c.iovec*>PyMem_Malloc(sizeof(c.iovec) * ndata + 1)
+            views = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * ndata + 1)
+            cviews = <Py_buffer*>PyMem_Malloc(sizeof(Py_buffer) * ncmsgs + 1)
+            levels = <int*>PyMem_Malloc(sizeof(int) * 2 * ncmsgs + 1)
+            if iovs == NULL or views == NULL or cviews == NULL or levels == NULL:
+                raise MemoryError()
+            while nviews < ndata:
+                PyObject_GetBuffer(data_items[nviews], &views[nviews], PyBUF_SIMPLE)
+                iovs[nviews].iov_base = views[nviews].buf
+                iovs[nviews].iov_len = views[nviews].len
+                nviews += 1
+            msg.msg_iov = iovs
+            msg.msg_iovlen = ndata
+            while ncviews < ncmsgs:
+                PyArg_Parse(cmsg_items[ncviews], '(iiy*):[sendmsg() ancillary data items]',
+                            &levels[2 * ncviews], &levels[2 * ncviews + 1], &cviews[ncviews])
+                ncviews += 1
+                space = c.CMSG_SPACE(cviews[ncviews - 1].len)
+                if space < <size_t>cviews[ncviews - 1].len:
+                    raise OSError('ancillary data item too large')
+                if controllen + space > INT_MAX or controllen + space < controllen:
+                    raise OSError('too much ancillary data')
+                controllen += space
+            if ncmsgs > 0:
+                # Zeroed: glibc's CMSG_NXTHDR reads the next header's cmsg_len.
+                msg.msg_control = PyMem_Malloc(controllen)
+                if msg.msg_control == NULL:
+                    raise MemoryError()
+                memset(msg.msg_control, 0, controllen)
+                msg.msg_controllen = controllen
+                for i in range(ncmsgs):
+                    h = c.CMSG_FIRSTHDR(&msg) if i == 0 else c.CMSG_NXTHDR(&msg, h)
+                    if h == NULL:
+                        raise RuntimeError('unexpected NULL result from %s()'
+                                           % ('CMSG_FIRSTHDR' if i == 0 else 'CMSG_NXTHDR'))
+                    if not _cmsg_fits(&msg, h, c.CMSG_LEN(cviews[i].len)):
+                        raise RuntimeError('ancillary data does not fit in calculated space')
+                    h.cmsg_len = c.CMSG_LEN(cviews[i].len)
+                    h.cmsg_level = levels[2 * i]
+                    h.cmsg_type = levels[2 * i + 1]
+                    memcpy(c.CMSG_DATA(h), cviews[i].buf, cviews[i].len)
+            return self._sendmsg_c(&msg, flags)
+        finally:
+            PyMem_Free(msg.msg_control)
+            for i in range(nviews):
+                PyBuffer_Release(&views[i])
+            for i in range(ncviews):
+                PyBuffer_Release(&cviews[i])
+            PyMem_Free(levels)
+            PyMem_Free(cviews)
+            PyMem_Free(views)
+            PyMem_Free(iovs)
 
     # -- sendfile ----------------------------------------------------------------
 
@@ -1214,6 +1786,7 @@ cdef class socket:
             return self._sock_obj.connect(address)
         if self._timeout > 0.0:
             t = _start_timeout(self._timeout, _timeout_error('timed out'))
+        cdef bint had_write_io = self._write_io is not None
         try:
             while True:
                 errlen = sizeof(err)
@@ -1231,6 +1804,11 @@ cdef class socket:
         finally:
             if t is not None:
                 t.cancel()
+            if not had_write_io and self._write_io is not None and self._write_io._callback is None:
+                # Made only to wait for the connection: most connected
+                # sockets never wait to write, and a watcher is ~170 bytes.
+                self._write_io.close()
+                self._write_io = None
 
     # -- delegated plain calls (explicit: faster than __getattr__) ---------------
 
@@ -1361,7 +1939,7 @@ cdef class socket:
             rawmode += 'r'
         if writing:
             rawmode += 'w'
-        raw = _SocketIO(self, rawmode)
+        raw = _ReadingSocketIO(self, rawmode)
         self._io_refs += 1
         if buffering is None:
             buffering = -1
@@ -1372,9 +1950,11 @@ cdef class socket:
                 raise ValueError('unbuffered streams must be binary')
             return raw
         if reading and writing:
-            buffer = _io.BufferedRWPair(raw, raw, buffering)
+            buffer = _SocketRWPair(raw, raw, buffering)
+            buffer._sockio = raw
         elif reading:
-            buffer = _io.BufferedReader(raw, buffering)
+            buffer = _SocketReader(raw, buffering)
+            buffer._sockio = raw
         else:
             buffer = _io.BufferedWriter(raw, buffering)
         if binary:
@@ -1396,7 +1976,19 @@ _base_send = socket.send
 
 # -- TLS over the cooperative socket (used by geventc.ssl.SSLSocket) ---------------
 
-from ssl import SSLWantReadError as _SSLWantReadError, SSLWantWriteError as _SSLWantWriteError
+# Looked up on first use: importing ssl maps OpenSSL (3-4 MB of RSS and
+# milliseconds of import time) into every process that imports the socket.
+cdef object _SSLWantReadError = None
+cdef object _SSLWantWriteError = None
+
+
+cdef int _import_ssl_errors() except -1:
+    global _SSLWantReadError, _SSLWantWriteError
+    if _SSLWantWriteError is None:
+        from ssl import SSLWantReadError, SSLWantWriteError
+        _SSLWantReadError = SSLWantReadError
+        _SSLWantWriteError = SSLWantWriteError
+    return 0
 
 
 cdef object _ssl_timeout_exc(socket self, str what):
@@ -1409,6 +2001,7 @@ cdef object _ssl_timeout_exc(socket self, str what):
 def _ssl_call(socket self, str what, func, tuple args):
     """``func(*args)`` (an OpenSSL call on the non-blocking socket), waiting
     on the read or write watcher while it wants to read or write."""
+    _import_ssl_errors()
     while True:
         try:
             return func(*args)
@@ -1443,6 +2036,7 @@ def _ssl_sendall(socket self, sslobj, data):
     cdef Py_ssize_t sent = 0, length
     cdef double deadline = 0.0
     cdef Timeout t = None
+    _import_ssl_errors()
     with memoryview(data) as view, view.cast('B') as mem:
         length = len(mem)
         if self._timeout > 0.0:

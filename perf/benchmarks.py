@@ -620,7 +620,7 @@ def rss_bytes():
 
 
 @benchmark('memory_blocked_greenlet', title='RSS per greenlet blocked on an Event (10k)',
-           op='greenlet', unit='B', default=10_000, quick=10_000, inner=1, warmup=0.01)
+           op='greenlet', unit='B', default=10_000, quick=10_000, ci=10_000, inner=1, warmup=0.01)
 def memory_blocked(n, m):
     from geventc.event import Event
     event = Event()
@@ -633,3 +633,17 @@ def memory_blocked(n, m):
     m.record(rss_bytes() - before)
     event.set()
     join_all(blocked)
+
+
+@benchmark('echo_rss_1000_connections',
+           title='loopback echo, 50 x 120 B per connection, recv(65536): peak RSS per connection (1000)',
+           op='connection', unit='B', default=1000, quick=1000, ci=1000, inner=1, warmup=0.01)
+def echo_rss(n, m):
+    """The small variant of echo_scale.py, in one process: every greenlet
+    blocked in recv(65536) must cost its stack and objects, not 64 KiB."""
+    with feature():
+        from geventc import socket  # noqa: F401
+    import _echo
+    _echo.raise_fd_limit(2 * n + _echo.FD_MARGIN)
+    result = _echo.run_both(n, _echo.DEFAULT_BUFSIZE)
+    m.record(result['peak_rss'] - result['base_rss'])

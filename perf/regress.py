@@ -29,6 +29,13 @@ It is compared with the committed baseline for the same implementation; any
 benchmark more than --threshold percent worse fails the check (exit 1), and
 improvements are listed so the baseline can be lowered on purpose.
 
+Memory benchmarks of the CI subset (unit bytes: peak RSS growth per
+operation, e.g. per echo connection) run without valgrind, in --variants
+plain processes, median kept, and are compared against the baseline's
+``memory`` entries with --memory-threshold: RSS is almost as repeatable as
+instruction counts (within 0.5% here), and what it guards against -- a
+buffer held by every waiting greenlet -- multiplies it.
+
 Exit status: 0 ok, 1 regression / error / benchmark lost, 2 usage problem
 (no valgrind, no baseline for this implementation, ...).
 """
@@ -61,6 +68,9 @@ def parse_args(argv):
                    'import alias and the baseline\'s gevent section)')
     p.add_argument('--threshold', type=float, default=10.0, metavar='PERCENT',
                    help='fail when instructions/op grew by more than this (default %(default)s)')
+    p.add_argument('--memory-threshold', type=float, default=15.0, metavar='PERCENT',
+                   help='fail when a memory benchmark\'s bytes/op grew by more than this '
+                   '(default %(default)s)')
     p.add_argument('--improvement', type=float, default=3.0, metavar='PERCENT',
                    help='report an improvement when instructions/op shrank by more than '
                    'this (default %(default)s)')
@@ -87,6 +97,29 @@ def parse_args(argv):
 # measuring
 
 MARKER = 'getppid'   # the libc function behind os.getppid(): see _worker --callgrind-marker
+
+
+class Metric:
+    """What a CI benchmark is checked by: where its baseline lives, how it is
+    named in tables, which threshold applies."""
+
+    def __init__(self, section, field, label, unit, threshold):
+        self.section = section        # key in a baseline implementation section
+        self.field = field            # per-op key in an entry
+        self.label = label            # table header unit
+        self.unit = unit              # in sentences
+        self.threshold = threshold    # the args attribute with the limit
+
+    def limit(self, args):
+        return getattr(args, self.threshold)
+
+
+INSTRUCTIONS = Metric('benchmarks', 'ir_per_op', 'Ir/op', 'instructions/op', 'threshold')
+MEMORY = Metric('memory', 'bytes_per_op', 'B/op', 'bytes/op', 'memory_threshold')
+
+
+def metric_of(bench):
+    return MEMORY if bench['unit'] == 'B' else INSTRUCTIONS
 
 
 def ci_workload(bench):
@@ -126,7 +159,9 @@ def section_instructions(outfile):
 
 
 def measure_variant(bench, variant, args, workdir):
-    """One callgrind run: the instructions of the timed section, or a failure."""
+    """One run: {'status': 'ok', 'per_op': ...} or a failure."""
+    if metric_of(bench) is MEMORY:
+        return measure_memory(bench, variant, args)
     outfile = os.path.join(workdir, '%s-%d' % (bench['name'], variant), 'callgrind.out')
     os.makedirs(os.path.dirname(outfile))
     cmd = callgrind_command(bench, variant, args.impl, args.valgrind, outfile)
@@ -134,19 +169,30 @@ def measure_variant(bench, variant, args, workdir):
     if result.get('status') != 'ok':
         return {'status': result.get('status'), 'reason': result.get('reason', '')}
     try:
-        return {'status': 'ok', 'instructions': section_instructions(outfile)}
+        return {'status': 'ok', 'per_op': section_instructions(outfile) / ci_workload(bench)[0]}
     except (OSError, ValueError) as exc:
         return {'status': 'error', 'reason': 'callgrind output: %s' % exc}
 
 
+def measure_memory(bench, variant, args):
+    """A memory benchmark in a plain process (valgrind would change the heap)."""
+    n, warmup_n = ci_workload(bench)
+    cmd = _launch.worker_command(args.impl, bench['name'], n=n, inner=1, warmup_n=warmup_n,
+                                 layout_variant=variant)
+    result = _launch.run_worker(cmd, timeout=args.timeout)
+    if result.get('status') != 'ok':
+        return {'status': result.get('status'), 'reason': result.get('reason', '')}
+    return {'status': 'ok', 'per_op': result['value']}
+
+
 def combine(bench, runs):
-    """Median instructions/op over the layout variants of one benchmark."""
+    """Median per-op value over the variants of one benchmark."""
     for run in runs:
         if run['status'] != 'ok':
             return run
-    n = ci_workload(bench)[0]
-    per_op = [run['instructions'] / n for run in runs]
-    return {'status': 'ok', 'n': n, 'ir_per_op': round(statistics.median(per_op), 1),
+    per_op = [run['per_op'] for run in runs]
+    metric = metric_of(bench)
+    return {'status': 'ok', 'n': ci_workload(bench)[0], metric.field: round(statistics.median(per_op), 1),
             'variants': [round(x, 1) for x in per_op]}
 
 
@@ -159,6 +205,7 @@ def measure_all(benchmarks, args):
         measured = {}
         for bench, runs in zip(benchmarks, futures):
             measured[bench['name']] = combine(bench, [f.result() for f in runs])
+            measured[bench['name']]['metric'] = metric_of(bench).section
             print('measured %-26s %s' % (bench['name'], describe(measured[bench['name']])),
                   file=sys.stderr, flush=True)
     return measured
@@ -166,9 +213,13 @@ def measure_all(benchmarks, args):
 
 def describe(m):
     if m['status'] == 'ok':
-        return '%.0f instructions/op (variants: %s)' % (
-            m['ir_per_op'], ' '.join('%.0f' % x for x in m['variants']))
+        metric = METRICS[m['metric']]
+        return '%.0f %s (variants: %s)' % (
+            m[metric.field], metric.unit, ' '.join('%.0f' % x for x in m['variants']))
     return '%s: %s' % (m['status'], m.get('reason', ''))
+
+
+METRICS = {m.section: m for m in (INSTRUCTIONS, MEMORY)}
 
 
 # --------------------------------------------------------------------------
@@ -182,8 +233,9 @@ def verdict(current, base, args):
         return 'ERROR', None
     if not base:
         return 'new (no baseline)', None
-    change = current['ir_per_op'] / base['ir_per_op'] - 1.0
-    if change * 100 > args.threshold:
+    metric = METRICS[current['metric']]
+    change = current[metric.field] / base[metric.field] - 1.0
+    if change * 100 > metric.limit(args):
         return 'REGRESSION', change
     if change * 100 < -args.improvement:
         return 'improved', change
@@ -196,13 +248,14 @@ FAILING = ('REGRESSION', 'ERROR', 'LOST')
 def compare(measured, section, reference, args):
     rows = []
     for name, current in measured.items():
-        base = section.get('benchmarks', {}).get(name)
+        metric = METRICS[current['metric']]
+        base = section.get(metric.section, {}).get(name)
         status, change = verdict(current, base, args)
-        ref = reference.get(name) if reference else None
-        rows.append({'name': name, 'status': status, 'change': change,
-                     'current': current.get('ir_per_op'),
-                     'baseline': base['ir_per_op'] if base else None,
-                     'vs_gevent': (current['ir_per_op'] / ref['ir_per_op']
+        ref = reference.get(metric.section, {}).get(name) if reference else None
+        rows.append({'name': name, 'status': status, 'change': change, 'metric': metric.section,
+                     'current': current.get(metric.field),
+                     'baseline': base[metric.field] if base else None,
+                     'vs_gevent': (current[metric.field] / ref[metric.field]
                                    if ref and current['status'] == 'ok' else None),
                      'workload_changed': bool(base and current.get('n') and
                                               base.get('n') != current.get('n')),
@@ -214,8 +267,18 @@ def fmt(value, pattern):
     return pattern % value if value is not None else '-'
 
 
-def print_table(rows, args):
-    header = ('benchmark', 'baseline Ir/op', 'now Ir/op', 'change', 'vs gevent', 'status')
+def print_tables(rows, args):
+    for metric in (INSTRUCTIONS, MEMORY):
+        chosen = [r for r in rows if r['metric'] == metric.section]
+        if chosen:
+            if metric is MEMORY:
+                print('\nMemory (plain processes, not callgrind):')
+            print_table(chosen, metric, args)
+
+
+def print_table(rows, metric, args):
+    header = ('benchmark', 'baseline %s' % metric.label, 'now %s' % metric.label, 'change',
+              'vs gevent', 'status')
     lines = [(r['name'], fmt(r['baseline'], '%.0f'), fmt(r['current'], '%.0f'),
               fmt(r['change'] and r['change'] * 100, '%+.1f%%'),
               fmt(r['vs_gevent'], '%.2f'),
@@ -225,8 +288,9 @@ def print_table(rows, args):
     for line in [header, tuple('-' * w for w in widths)] + lines:
         print('  '.join(c.ljust(w) if i in (0, 5) else c.rjust(w)
                         for i, (c, w) in enumerate(zip(line, widths))).rstrip())
-    print('(threshold +%g%%, improvements below -%g%%; "vs gevent": instructions/op '
-          'relative to the baseline\'s gevent section)' % (args.threshold, args.improvement))
+    print('(threshold +%g%%, improvements below -%g%%; "vs gevent": %s '
+          'relative to the baseline\'s gevent section)' % (metric.limit(args), args.improvement,
+                                                           metric.unit))
 
 
 def print_summary(rows):
@@ -237,7 +301,7 @@ def print_summary(rows):
         if chosen:
             print('\n%s:' % title)
             for r in chosen:
-                detail = ('%+.1f%% instructions/op' % (r['change'] * 100)
+                detail = ('%+.1f%% %s' % (r['change'] * 100, METRICS[r['metric']].unit)
                           if r['change'] is not None else r['reason'] or r['status'])
                 print('  %s: %s' % (r['name'], detail))
 
@@ -278,8 +342,9 @@ def update_baseline(path, data, impl, measured, env):
     section = data['impls'].setdefault(impl, {'benchmarks': {}})
     for name, m in measured.items():
         if m['status'] == 'ok':
-            section['benchmarks'][name] = {'n': m['n'], 'ir_per_op': m['ir_per_op'],
-                                           'variants': m['variants']}
+            metric = METRICS[m['metric']]
+            section.setdefault(metric.section, {})[name] = {
+                'n': m['n'], metric.field: m[metric.field], 'variants': m['variants']}
     section['environment'] = env
     section['updated'] = datetime.datetime.now().astimezone().isoformat(timespec='seconds')
     data['note'] = ('Callgrind instructions per operation, written by perf/regress.py '
@@ -322,12 +387,14 @@ def main(argv=None):
     started = time.monotonic()
     measured = measure_all(benchmarks, args)
     elapsed = time.monotonic() - started
-    reference = data['impls'].get('gevent', {}).get('benchmarks') if args.impl != 'gevent' else None
+    reference = data['impls'].get('gevent') if args.impl != 'gevent' else None
     rows = compare(measured, section or {}, reference, args)
     print()
-    print_table(rows, args)
+    print_tables(rows, args)
     print_summary(rows)
-    print('\n%d benchmarks under callgrind in %.0f s' % (len(benchmarks), elapsed))
+    memory = sum(metric_of(b) is MEMORY for b in benchmarks)
+    print('\n%d benchmarks under callgrind, %d memory benchmarks, in %.0f s'
+          % (len(benchmarks) - memory, memory, elapsed))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'impl': args.impl, 'environment': env, 'measured': measured,
@@ -341,7 +408,8 @@ def main(argv=None):
         print('\nFAILED: %s' % ', '.join(r['name'] for r in failed))
         print('If a slowdown is intended, record it with: perf/regress.py --update-baseline')
         return 1
-    print('\nOK: no benchmark more than %g%% worse than the baseline' % args.threshold)
+    print('\nOK: no benchmark more than %g%% (memory: %g%%) worse than the baseline'
+          % (args.threshold, args.memory_threshold))
     return 0
 
 

@@ -1,12 +1,14 @@
 # CPython internals geventc reaches past the public Cython `cpython.*` pxds:
 # the GIL around libev's poll, the method-descriptor layout behind the
 # queues' inline deque calls, the arena allocator behind the frame-stack
-# cache, a filesystem-decoding helper for AF_UNIX addresses, and the
-# interpreter's frames behind Greenlet.spawning_stack. Declared here once;
-# each user says why it needs them.
+# cache and the thread state's frame stack, a filesystem-decoding helper for
+# AF_UNIX addresses, the interpreter's frames behind Greenlet.spawning_stack,
+# and the argument parser and audit hook the socket calls share with the
+# stdlib's. Declared here once; each user says why it needs them.
 
 from cpython.ref cimport PyObject
 from cpython.pystate cimport PyThreadState
+from cpython.ref cimport PyObject
 
 
 cdef extern from "Python.h":
@@ -33,6 +35,43 @@ cdef extern from "Python.h":
         void (*free)(void* ctx, void* ptr, size_t size) noexcept nogil
     void PyObject_GetArenaAllocator(PyObjectArenaAllocator* allocator)
     void PyObject_SetArenaAllocator(PyObjectArenaAllocator* allocator)
+    void* PyMem_RawMalloc(size_t size) nogil
+    void PyMem_RawFree(void* ptr) nogil
+
+
+cdef extern from *:
+    # _hub (_arena.pxi): the running thread state's frame stack (CPython
+    # 3.11+ keeps interpreter frames in chunks, tstate->datastack_*; the
+    # fields and _PyStackChunk are in the public cpython/pystate.h). A
+    # greenlet starts with none: its first call maps a 16 KiB chunk.
+    """
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030F0000
+    #define GEVENTC_HAS_FRAME_STACK 1
+    static inline int geventc_frame_stack_empty(void) {
+        return PyThreadState_Get()->datastack_chunk == NULL;
+    }
+    /* Make *chunk* (size bytes) the thread state's only frame-stack chunk.
+       As for CPython's own first chunk, its first slot stays unused, so
+       that popping the first frame never frees the chunk. */
+    static inline void geventc_frame_stack_set_root(void *chunk, size_t size) {
+        PyThreadState *ts = PyThreadState_Get();
+        _PyStackChunk *c = (_PyStackChunk *)chunk;
+        c->previous = NULL;
+        c->size = size;
+        c->top = 0;
+        ts->datastack_chunk = c;
+        ts->datastack_top = &c->data[1];
+        ts->datastack_limit = (PyObject **)((char *)c + size);
+    }
+    #else
+    #define GEVENTC_HAS_FRAME_STACK 0
+    static inline int geventc_frame_stack_empty(void) { return 0; }
+    static inline void geventc_frame_stack_set_root(void *chunk, size_t size) { }
+    #endif
+    """
+    bint GEVENTC_HAS_FRAME_STACK
+    bint geventc_frame_stack_empty() noexcept
+    void geventc_frame_stack_set_root(void* chunk, size_t size) noexcept
 
     # _socket: AF_UNIX paths as the stdlib decodes them.
     object PyUnicode_DecodeFSDefaultAndSize(const char* s, Py_ssize_t size)
@@ -146,3 +185,16 @@ cdef extern from *:
     """
     int geventc_capture_stack(PyObject** codes, int* lasti, int limit) noexcept
     int geventc_same_stack(PyObject** codes, int* lasti, int n, int limit) noexcept
+
+
+cdef extern from "Python.h":
+    # _hub: Greenlet.run calls its function with NULL for no keywords (the
+    # cpython.object declaration takes an object, so an empty dict).
+    object PyObject_Call_kw "PyObject_Call" (object callable, object args, PyObject* kwargs)
+
+    # _socket: recvmsg/sendmsg/sendto parse their arguments with the stdlib's
+    # formats (so bad input gets the stdlib's exact errors) and raise its
+    # audit events.
+    int PyArg_ParseTuple(object args, const char* format, ...) except 0
+    int PyArg_Parse(object arg, const char* format, ...) except 0
+    int PySys_Audit(const char* event, const char* format, ...) except -1

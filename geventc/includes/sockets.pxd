@@ -1,8 +1,14 @@
 # The only place the POSIX socket calls geventc._socket makes are declared
-# (sys/socket.h, netinet/in.h, sys/un.h, arpa/inet.h, sys/sendfile.h), and
+# (sys/socket.h, sys/uio.h, netinet/in.h, sys/un.h, arpa/inet.h, sys/sendfile.h), and
 # the head of CPython's socket object, whose layout is not a public header.
 
 from posix.types cimport off_t
+
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void* iov_base
+        size_t iov_len
+
 
 cdef extern from "<sys/socket.h>" nogil:
     ctypedef unsigned int socklen_t
@@ -23,11 +29,36 @@ cdef extern from "<sys/socket.h>" nogil:
     int SO_ERROR
     int SOCK_CLOEXEC
     int SOCK_NONBLOCK
+    int SOCK_STREAM
     int MSG_DONTWAIT
+    int SCM_RIGHTS
+
+    struct msghdr:
+        void* msg_name
+        socklen_t msg_namelen
+        iovec* msg_iov
+        size_t msg_iovlen
+        void* msg_control
+        size_t msg_controllen
+        int msg_flags
+
+    struct cmsghdr:
+        size_t cmsg_len
+        int cmsg_level
+        int cmsg_type
+
+    cmsghdr* CMSG_FIRSTHDR(msghdr* msg)
+    cmsghdr* CMSG_NXTHDR(msghdr* msg, cmsghdr* cmsg)
+    unsigned char* CMSG_DATA(cmsghdr* cmsg)
+    size_t CMSG_LEN(size_t length)
+    size_t CMSG_SPACE(size_t length)
 
     ssize_t recv(int fd, void* buf, size_t n, int flags)
     ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* addrlen)
     ssize_t send(int fd, const void* buf, size_t n, int flags)
+    ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr, socklen_t addrlen)
+    ssize_t recvmsg(int fd, msghdr* msg, int flags)
+    ssize_t sendmsg(int fd, const msghdr* msg, int flags)
     int accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags)
     int getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen)
 
@@ -67,6 +98,7 @@ cdef extern from "<sys/un.h>" nogil:
 
 cdef extern from "<arpa/inet.h>" nogil:
     const char* inet_ntop(int af, const void* src, char* dst, socklen_t size)
+    int inet_pton(int af, const char* src, void* dst)
 
 
 cdef extern from "<sys/sendfile.h>" nogil:
