@@ -99,9 +99,12 @@ MAX_REQUEST_LINE = 8192
 MAX_HEADER_LINE = 65536
 MAX_HEADERS = 100
 
-BODY_NONE = 0
-BODY_LENGTH = 1
-BODY_CHUNKED = 2
+DEF _BODY_NONE = 0
+DEF _BODY_LENGTH = 1
+DEF _BODY_CHUNKED = 2
+BODY_NONE = _BODY_NONE
+BODY_LENGTH = _BODY_LENGTH
+BODY_CHUNKED = _BODY_CHUNKED
 
 DEF CR = 13
 DEF LF = 10
@@ -657,17 +660,17 @@ cdef class RequestParser:
                 raise HTTPParseError(400, 'Transfer-Encoding must end with a single chunked')
             if te.unknown:
                 raise HTTPParseError(501, 'transfer coding other than chunked not implemented')
-            req.body = BODY_CHUNKED
+            req.body = _BODY_CHUNKED
             req.chunked = True
             req.content_length = None
         elif cl_lines:
             if cl and req.method is _HEAD:
                 raise HTTPParseError(400, 'HEAD request with a body')
-            req.body = BODY_LENGTH
+            req.body = _BODY_LENGTH
             req.chunked = False
             req.content_length = cl
         else:
-            req.body = BODY_NONE
+            req.body = _BODY_NONE
             req.chunked = False
             req.content_length = None
 
