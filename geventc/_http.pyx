@@ -83,7 +83,7 @@ cimport cython
 from libc.string cimport memchr, memcmp, memcpy
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_SetDefault
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
@@ -259,11 +259,88 @@ cdef str _method_str(const unsigned char* p, Py_ssize_t n):
     return _latin1(p, n)
 
 
+# Header kinds the parser acts on.
+DEF K_OTHER = 0
+DEF K_HOST = 1
+DEF K_EXPECT = 2
+DEF K_UPGRADE = 3
+DEF K_CONNECTION = 4
+DEF K_CONTENT_TYPE = 5
+DEF K_CONTENT_LENGTH = 6
+DEF K_TRANSFER_ENCODING = 7
+
+# Header names recur on every request: a name seen before, spelled the
+# same, reuses its str, its HTTP_* key and its kind (no allocation).
+# The table is small and fixed; a new name takes over its slot, so
+# clients sending endless distinct names cost nothing but misses.
+DEF NAME_CACHE_SLOTS = 256
+DEF NAME_CACHE_MAX_LEN = 48
+
+
+@cython.final
+@cython.freelist(16)
+cdef class _Name:
+    cdef bytes raw
+    cdef str name
+    cdef str key          # the HTTP_* environ key, None when left out
+    cdef int kind
+
+
+cdef list _name_cache = [None] * NAME_CACHE_SLOTS
+
+
+cdef int _name_kind(const unsigned char* p, Py_ssize_t n) noexcept:
+    if n == 4 and _ieq(p, 4, b"host", 4):
+        return K_HOST
+    if n == 6 and _ieq(p, 6, b"expect", 6):
+        return K_EXPECT
+    if n == 7 and _ieq(p, 7, b"upgrade", 7):
+        return K_UPGRADE
+    if n == 10 and _ieq(p, 10, b"connection", 10):
+        return K_CONNECTION
+    if n == 12 and _ieq(p, 12, b"content-type", 12):
+        return K_CONTENT_TYPE
+    if n == 14 and _ieq(p, 14, b"content-length", 14):
+        return K_CONTENT_LENGTH
+    if n == 17 and _ieq(p, 17, b"transfer-encoding", 17):
+        return K_TRANSFER_ENCODING
+    return K_OTHER
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef _Name _name_entry(const unsigned char* p, Py_ssize_t n):
+    cdef unsigned int h = 2166136261u
+    cdef Py_ssize_t i
+    cdef _Name e
+    for i in range(n):
+        h = (h ^ p[i]) * 16777619u
+    h &= NAME_CACHE_SLOTS - 1
+    if n <= NAME_CACHE_MAX_LEN:
+        cached = _name_cache[h]
+        if cached is not None:
+            e = <_Name>cached
+            if len(e.raw) == n and memcmp(<const char*>e.raw, p, n) == 0:
+                return e
+    e = _Name.__new__(_Name)
+    e.raw = PyBytes_FromStringAndSize(<const char*>p, n)
+    e.name = _latin1(p, n)
+    e.kind = _name_kind(p, n)
+    # gevent leaves out names with '_' (so X_Forwarded cannot pose as
+    # X-Forwarded) and the two that have their own keys.
+    if memchr(p, b'_', n) != NULL or e.kind == K_CONTENT_TYPE or e.kind == K_CONTENT_LENGTH:
+        e.key = None
+    else:
+        e.key = _environ_key(p, n)
+    if n <= NAME_CACHE_MAX_LEN:
+        _name_cache[h] = e
+    return e
+
+
 ctypedef struct FieldSpan:
     Py_ssize_t name_end       # the name is [line start, name_end)
     Py_ssize_t value_start    # the value, OWS stripped, is [value_start, value_end)
     Py_ssize_t value_end
-    bint underscore           # the name has a '_'
 
 
 cdef int _split_field(const unsigned char* buf, Py_ssize_t a, Py_ssize_t b,
@@ -271,16 +348,9 @@ cdef int _split_field(const unsigned char* buf, Py_ssize_t a, Py_ssize_t b,
     # field-line = field-name ":" OWS field-value OWS, for the line [a, b)
     # (its CRLF excluded). *status* is what a refusal answers.
     cdef Py_ssize_t p = a, v0, v1, q
-    cdef bint underscore = False
-    cdef unsigned char c
     if buf[a] == SP or buf[a] == HTAB:
         raise HTTPParseError(status, 'obsolete line folding or whitespace before a field name')
-    while p < b:
-        c = buf[p]
-        if not _TCHAR[c]:
-            break
-        if c == b'_':
-            underscore = True
+    while p < b and _TCHAR[buf[p]]:
         p += 1
     if p == b or buf[p] != b':':
         if p < b and (buf[p] == SP or buf[p] == HTAB):
@@ -301,7 +371,6 @@ cdef int _split_field(const unsigned char* buf, Py_ssize_t a, Py_ssize_t b,
     out.name_end = p
     out.value_start = v0
     out.value_end = v1
-    out.underscore = underscore
     return 0
 
 
@@ -316,7 +385,7 @@ cdef class Request:
     cpdef environ_into(self, dict env):
         """Write this request's WSGI keys into *env*, as gevent's get_environ."""
         cdef list pairs = self._env
-        cdef Py_ssize_t i, n = len(pairs)
+        cdef Py_ssize_t i, size, n = len(pairs)
         cdef PyObject* old
         env['REQUEST_METHOD'] = self.method
         env['PATH_INFO'] = self.path_info
@@ -329,9 +398,13 @@ cdef class Request:
         for i in range(0, n, 2):
             key = pairs[i]
             value = pairs[i + 1]
-            old = PyDict_GetItem(env, key)
-            if old == NULL:
-                PyDict_SetItem(env, key, value)
+            # One lookup for the common case, a name not seen before. (An
+            # identity test cannot tell an insert: a one-character or
+            # empty str is a shared singleton.)
+            size = len(env)
+            old = PyDict_SetDefault(env, key, value)
+            if len(env) != size:
+                pass
             elif 'COOKIE' in <str>key:
                 env[key] = <object>old + '; ' + value
             else:
@@ -570,7 +643,9 @@ cdef class RequestParser:
         cdef int host_lines = 0, conn = 0, cl_lines = 0
         cdef long long cl = 0
         cdef unsigned int d
-        cdef bint upgrade_seen = False, expect = False, upgrade = False, to_env
+        cdef bint upgrade_seen = False, expect = False, upgrade = False
+        cdef int kind
+        cdef _Name entry
         cdef list headers = []
         cdef list env = []
         cdef str value
@@ -599,34 +674,39 @@ cdef class RequestParser:
 
         a = rl.end + 2
         while a < head_end:
-            b = (<const unsigned char*>memchr(buf + a, LF, head_end - a)) - buf - 1
+            q = <const unsigned char*>memchr(buf + a, LF, head_end - a)
+            if q == NULL or q == buf + a or q[-1] != CR:
+                # Only if the caller changed bytes it had already passed.
+                raise ValueError('the buffer changed under a partially parsed head')
+            b = q - buf - 1
             _split_field(buf, a, b, &f, 400)
             name_len = f.name_end - a
             v0 = f.value_start
             v1 = f.value_end
             value = _latin1(buf + v0, v1 - v0)
-            headers.append((_latin1(buf + a, name_len), value))
-            to_env = not f.underscore
-            if name_len == 4 and _ieq(buf + a, 4, b"host", 4):
+            entry = _name_entry(buf + a, name_len)
+            headers.append((entry.name, value))
+            kind = entry.kind
+            if kind == K_OTHER:
+                pass
+            elif kind == K_HOST:
                 host_lines += 1
                 for k in range(v0, v1):
                     if not _HOST[buf[k]]:
                         raise HTTPParseError(400, 'invalid Host %s' % _err_sample(buf + v0, v1 - v0))
-            elif name_len == 6 and _ieq(buf + a, 6, b"expect", 6):
+            elif kind == K_EXPECT:
                 if _ieq(buf + v0, v1 - v0, b"100-continue", 12):
                     expect = True
-            elif name_len == 7 and _ieq(buf + a, 7, b"upgrade", 7):
+            elif kind == K_UPGRADE:
                 if not upgrade_seen:
                     upgrade_seen = True
                     upgrade = _ieq(buf + v0, v1 - v0, b"websocket", 9)
-            elif name_len == 10 and _ieq(buf + a, 10, b"connection", 10):
+            elif kind == K_CONNECTION:
                 conn |= _connection_flags(buf + v0, v1 - v0)
-            elif name_len == 12 and _ieq(buf + a, 12, b"content-type", 12):
-                to_env = False
+            elif kind == K_CONTENT_TYPE:
                 if req.content_type is None:
                     req.content_type = value
-            elif name_len == 14 and _ieq(buf + a, 14, b"content-length", 14):
-                to_env = False
+            elif kind == K_CONTENT_LENGTH:
                 cl_lines += 1
                 if cl_lines > 1:
                     raise HTTPParseError(400, 'more than one Content-Length')
@@ -640,10 +720,10 @@ cdef class RequestParser:
                         raise HTTPParseError(400, 'Content-Length too large')
                     cl = cl * 10 + d
                 req._content_length_raw = value
-            elif name_len == 17 and _ieq(buf + a, 17, b"transfer-encoding", 17):
+            elif kind == K_TRANSFER_ENCODING:
                 _transfer_codings(buf + v0, v1 - v0, &te)
-            if to_env:
-                env.append(_environ_key(buf + a, name_len))
+            if entry.key is not None:
+                env.append(entry.key)
                 env.append(value)
             a = b + 2
 

@@ -259,6 +259,14 @@ def test_environ_into():
     env = {'HTTP_PRESET': 'base'}
     req.environ_into(env)
     assert env['HTTP_PRESET'] == 'base,more'
+    # Equal (even identical, shared) values are joined too.
+    req = parse(head('Host: h', 'X: a', 'x: a', 'Y:', 'Y:'))
+    env = {'HTTP_Z': ''}
+    req.environ_into(env)
+    assert (env['HTTP_X'], env['HTTP_Y']) == ('a,a', ',')
+    req = parse(head('Host: h', 'Z:'))
+    req.environ_into(env)
+    assert env['HTTP_Z'] == ','
 
 
 def test_percent_decoding_is_latin1():
@@ -434,6 +442,26 @@ def test_reset_and_shorter_buffer_start_over():
     assert p.parse(b'GET / HTTP/1.1\r\nHost: h\r\nX-Long: aaaaaa') is None
     # A shorter buffer than before means the caller started over.
     assert p.parse(b'GET /n HTTP/1.1\r\nHost: h\r\n\r\n').path == '/n'
+
+
+def test_changed_prefix_is_an_error_not_a_crash():
+    # Breaking the contract (bytes already passed must not change) gives
+    # garbage or a ValueError, never a read outside the buffer.
+    first = b'GET / HTTP/1.1\r\nHost: h\r\nX: y\r\n'
+    p = RequestParser()
+    assert p.parse(first) is None
+    # The header lines it had found are gone: CRLF now right where the
+    # scan resumes, nothing but one long line before it.
+    changed = b'GET / HTTP/1.1\r\n' + b'H' * (len(first) - 16) + b'\r\n'
+    with pytest.raises(ValueError):
+        p.parse(changed)
+    for cut in range(len(first)):
+        p = RequestParser()
+        assert p.parse(first[:cut]) is None
+        try:
+            p.parse(b'POST /other HTTP/1.0\r\nA: b\r\n\r\n')
+        except ValueError:
+            pass
 
 
 def test_parser_usable_after_a_refusal():
