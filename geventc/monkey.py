@@ -259,3 +259,11 @@ def _patch_module(name, items=None, _warnings=None, _patch_kwargs=None,
                          _call_hooks=False)
             saved[alternate_name] = saved[target_name]
     return source, target
+
+
+# Temporary (threads branch): the lead's patch_thread replaces this.
+def patch_thread(threading=True, _threading_local=True, Event=True, logging=True,
+                 existing_locks=True, _warnings=None):
+    from geventc._patch_thread import patch_thread
+    patch_thread(threading=threading, _threading_local=_threading_local, Event=Event,
+                 logging=logging, existing_locks=existing_locks, _warnings=_warnings)
