@@ -193,9 +193,17 @@ class _ForkHooks(object):
     would keep a _DummyThread, or swap its class) and mark the other
     greenlet-threads finished."""
 
+    _registered = False
     _before_fork_active = None
     _before_fork_current_thread = None
     _before_fork_ident = None
+
+    def register(self):
+        # Once per process, however many times patching runs.
+        if not self._registered and hasattr(os, 'register_at_fork'):
+            os.register_at_fork(before=self.before_fork_in_parent,
+                                after_in_child=self.after_fork_in_child)
+            self._registered = True
 
     def before_fork_in_parent(self):
         self._before_fork_active = dict(__threading__._active)
@@ -242,6 +250,4 @@ def _gevent_will_monkey_patch(native_module, items, warn):  # pylint:disable=unu
         del __threading__._active[main_thread.ident]
         main_thread._ident = ident
         __threading__._active[ident] = main_thread
-    if hasattr(os, 'register_at_fork'):
-        os.register_at_fork(before=_fork_hooks.before_fork_in_parent,
-                            after_in_child=_fork_hooks.after_fork_in_child)
+    _fork_hooks.register()
