@@ -275,6 +275,17 @@ def test_percent_decoding_is_latin1():
     assert req.path == '/caf%E9/%C3%A9'
 
 
+def test_path_info_is_urllib_unquote_latin1():
+    from urllib.parse import unquote
+    rng = random.Random(5)
+    alphabet = '%%%aAfF09gZ/-._~+'
+    for _ in range(2000):
+        path = '/' + ''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        req = parse(head('Host: h', target=path + '?%41'))
+        assert req.path_info == unquote(path, encoding='latin-1'), path
+        assert (req.path, req.query) == (path, '%41')
+
+
 def test_header_names_case_insensitive_and_values_stripped():
     req = parse(b'POST /x HTTP/1.1\r\nhOsT: h\r\nCONTENT-LENGTH:\t 7 \t\r\ntransfer-ENCODING-x: y\r\n'
                 b'conNECTion: CLOSE\r\nX-Obs: caf\xe9 \t\r\n\r\n')
