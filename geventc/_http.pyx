@@ -583,7 +583,8 @@ cdef class RequestParser:
             if start < 0 or start > view.len:
                 raise ValueError('start %d outside a buffer of %d bytes' % (start, view.len))
             return self._parse(<const unsigned char*>view.buf + start, view.len - start)
-        except HTTPParseError:
+        except BaseException:
+            # Whatever went wrong, the next call starts a new head.
             self.reset()
             raise
         finally:
