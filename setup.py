@@ -81,6 +81,7 @@ MODULES = {
     '_socket': (),
     '_fileobjectposix': (),
     '_ares': ('cares',),
+    '_http': (),
 }
 
 # Files a module includes textually (.pxi) or through C: an edit to one

@@ -198,3 +198,10 @@ cdef extern from "Python.h":
     int PyArg_ParseTuple(object args, const char* format, ...) except 0
     int PyArg_Parse(object arg, const char* format, ...) except 0
     int PySys_Audit(const char* event, const char* format, ...) except -1
+
+
+# _http: str objects written in place (HTTP_* environ keys built from a
+# header name without an intermediate bytes or a Python-level upper()).
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    unsigned char* PyUnicode_1BYTE_DATA(object o)
