@@ -47,8 +47,8 @@ Strictness (RFC 9112/9110), and the choices where the RFCs allow leniency
 * Lines end with CRLF only. A bare LF is refused, not taken as a line end
   (RFC 9112 2.2 allows that, but parsers that disagree about line ends are
   the stuff of request smuggling); a bare CR anywhere in the head is
-  refused. Empty lines before the request line are skipped (2.2); they
-  count toward the request-line limit.
+  refused. So is an empty line before the request line (2.2 says SHOULD
+  ignore; gevent's pywsgi and h11 refuse it too).
 * Request line: ``token SP request-target SP HTTP/d.d``, single spaces. The
   target is 1*VCHAR without ``#``: origin-form, absolute-form, ``*`` for
   OPTIONS only, authority-form (``host:port``) for CONNECT only. A version
@@ -63,8 +63,10 @@ Strictness (RFC 9112/9110), and the choices where the RFCs allow leniency
   request that sends both is refused). HEAD with a non-zero length is
   refused, as gevent does.
 * Transfer-Encoding (over all its lines): chunked must be the last coding
-  and appear once, else 400 (9112 6.3); other codings before a final
-  chunked are 501 (6.1: not implemented); in HTTP/1.0 it is 400 (6.1).
+  and appear once, and empty list elements are refused, else 400 (9112
+  6.3); other codings before a final chunked are 501 (6.1: not
+  implemented); in HTTP/1.0 it is 400 (6.1). What is accepted is what h11
+  accepts: one line, ``chunked`` in any case.
 * Host: more than one is 400, and so is none in HTTP/1.1 while
   ``require_host`` (9112 3.2); the value must be an authority.
 * ``Expect: 100-continue`` (any case) counts in HTTP/1.1 only (9110 10.1.1);
@@ -74,9 +76,11 @@ Strictness (RFC 9112/9110), and the choices where the RFCs allow leniency
   Connection line.
 * Limits (gevent's): request line 8192 (414 above), a header line 65536 and
   100 headers (431 above; gevent answers 400 via http.client). Chunk sizes:
-  at most 16 hex digits and 2**63-1; chunk extensions are checked against
-  the grammar and 8192 bytes per line; trailer lines 8192, 100 trailers
-  (400 above, as the response may have started).
+  at most 16 hex digits and 2**63-1, with nothing between them and ``;``
+  or CRLF (RFC 9112 7.1.1 allows BWS before ``;``; h11 refuses it, and so
+  does this); chunk extensions are checked against the grammar and 8192
+  bytes per line; trailer lines 8192, 100 trailers (400 above, as the
+  response may have started).
 """
 
 cimport cython
@@ -528,7 +532,10 @@ cdef void _transfer_codings(const unsigned char* p, Py_ssize_t n, TransferCoding
         _trim(p, &a, &b)
         i = j + 1
         if a == b:
-            continue        # empty list elements are allowed (RFC 9110 5.6.1)
+            # RFC 9110 5.6.1 has recipients skip empty elements; h11 and
+            # gevent's pywsgi take only a bare 'chunked'. Refused.
+            te.bad = True
+            continue
         any_element = True
         if _ieq(p + a, b - a, b"chunked", 7):
             if te.chunked:
@@ -576,7 +583,8 @@ cdef class RequestParser:
             if start < 0 or start > view.len:
                 raise ValueError('start %d outside a buffer of %d bytes' % (start, view.len))
             return self._parse(<const unsigned char*>view.buf + start, view.len - start)
-        except HTTPParseError:
+        except BaseException:
+            # Whatever went wrong, the next call starts a new head.
             self.reset()
             raise
         finally:
@@ -601,7 +609,7 @@ cdef class RequestParser:
                 if length and buf[n - 1] == CR:
                     length -= 1
                 if nlines == 0:
-                    if line_start + length > self.max_request_line:
+                    if length > self.max_request_line:
                         raise HTTPParseError(414, 'request line longer than %d bytes' % self.max_request_line)
                 elif length > self.max_header_line:
                     raise HTTPParseError(431, 'header line longer than %d bytes' % self.max_header_line)
@@ -614,12 +622,12 @@ cdef class RequestParser:
                 raise HTTPParseError(400, 'bare LF in the request head (lines must end with CRLF)')
             length = i - 1 - line_start
             if nlines == 0:
-                # Leading empty lines are skipped but count toward the limit.
-                if i - 1 > self.max_request_line:
+                if length == 0:
+                    raise HTTPParseError(400, 'empty line before the request line')
+                if length > self.max_request_line:
                     raise HTTPParseError(414, 'request line longer than %d bytes' % self.max_request_line)
-                if length:
-                    _check_request_line(buf, line_start, i - 1, &self._reqline)
-                    nlines = 1
+                _check_request_line(buf, line_start, i - 1, &self._reqline)
+                nlines = 1
             elif length == 0:
                 self.reset()
                 return self._build(buf, line_start, i + 1)
@@ -772,7 +780,6 @@ cdef class RequestParser:
 #   last-chunk = 1*("0") [ chunk-ext ] CRLF, then trailer-section CRLF
 DEF S_SIZE = 0            # expecting the first hex digit
 DEF S_SIZE_MORE = 1       # in the digits
-DEF S_SIZE_WS = 2         # BWS after the digits: only ';' may follow
 DEF S_EXT_NAME0 = 3       # after ';': BWS, then a token
 DEF S_EXT_NAME = 4
 DEF S_EXT_NAME_WS = 5     # BWS after a name: '=' or ';'
@@ -893,9 +900,9 @@ cdef class ChunkedDecoder:
                     elif c == b';':
                         self._ext_len = 1
                         state = S_EXT_NAME0
-                    elif c == SP or c == HTAB:
-                        state = S_SIZE_WS
                     else:
+                        # Whitespace here too: RFC 9112's BWS before ';' is
+                        # refused, as h11 and other strict parsers do.
                         self._fail('invalid byte %r in a chunk size line' % (bytes([c]),))
                 elif state == S_SIZE_LF:
                     if c != LF:
@@ -932,12 +939,7 @@ cdef class ChunkedDecoder:
             self._ext_len += 1
             if self._ext_len > self.max_extension:
                 self._fail('chunk extension longer than %d bytes' % self.max_extension)
-        if state == S_SIZE_WS:
-            if c == b';':
-                return S_EXT_NAME0
-            if c == SP or c == HTAB:
-                return state
-        elif state == S_EXT_NAME0:
+        if state == S_EXT_NAME0:
             if c == SP or c == HTAB:
                 return state
             if _TCHAR[c]:
