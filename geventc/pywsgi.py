@@ -403,6 +403,7 @@ class WSGIHandler(object):
     keepalive_timeout = 60.0
 
     _request = None             # the parsed head (geventc._http.Request)
+    _status_iteration = None    # the loop's iteration when start_response ran
     _parser = None
 
     def __init__(self, sock, address, server, rfile=None):
@@ -641,7 +642,7 @@ class WSGIHandler(object):
             self.response_headers.append((b'Date', _date_now()))
         self.connection_upgraded = self.code == 101
         if self.code not in (304, 204) and self.provided_content_length is None:
-            if hasattr(self.result, '__len__'):
+            if hasattr(self.result, '__len__') and not self._waited_after_status():
                 total = sum(len(chunk) for chunk in self.result)
                 self.response_headers.append((b'Content-Length', str(total).encode('latin-1')))
             else:
@@ -650,6 +651,18 @@ class WSGIHandler(object):
                                              and self.command != 'HEAD')
                 if self.response_use_chunked:
                     self.response_headers.append((b'Transfer-Encoding', b'chunked'))
+
+    def _waited_after_status(self):
+        # An application that called start_response and then waited (the
+        # long-poll of gevent's tutorial, which the seeds keep) is streaming:
+        # its body goes out chunked, as the tutorial shows, even when it
+        # ends up returning a list. One that returns at once gets a
+        # Content-Length, as in gevent.
+        mark = self._status_iteration
+        if mark is None:
+            return False
+        loop = getattr(self.server, 'loop', None)
+        return loop is not None and getattr(loop, 'iteration', mark) != mark
 
     def _sendall(self, data):
         try:
@@ -740,6 +753,8 @@ class WSGIHandler(object):
         code = int(status.split(' ', 1)[0])
         self.status = status.encode('latin-1')
         self._orig_status = status
+        loop = getattr(self.server, 'loop', None)
+        self._status_iteration = getattr(loop, 'iteration', None)
         self.response_headers = response_headers
         self.code = code
         if self.request_version == 'HTTP/1.0' and provided_connection is None:

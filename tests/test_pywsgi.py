@@ -353,3 +353,24 @@ def test_slowloris_and_idle_clients_are_disconnected_others_served():
         assert idle.recv(65536) == b''
         slow.close()
         idle.close()
+
+
+# The seeds' long-poll (gevent's tutorial) expects a chunked response; gevent
+# 26.9.0 sends a Content-Length for the list it finally returns.
+@geventc_only
+def test_an_application_that_waits_after_start_response_is_streamed():
+    def app(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        if environ['PATH_INFO'] == '/poll':
+            geventc.sleep(0.01)          # waits for data, as a long-poll does
+        return [b'"data"']
+
+    with Server(app) as srv:
+        client = srv.client()
+        client.request('GET', '/poll')
+        response = client.getresponse()
+        assert response.getheader('Transfer-Encoding') == 'chunked' and response.read() == b'"data"'
+        client.request('GET', '/now')
+        response = client.getresponse()
+        assert response.getheader('Content-Length') == '6' and response.read() == b'"data"'
+        client.close()

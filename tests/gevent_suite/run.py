@@ -60,7 +60,8 @@ def read_expected():
 
     A line ``module: reason`` expects the whole module to fail; a line
     ``module[Class.test_a, Class.test_b]: reason`` expects exactly those
-    cases to fail and the rest of the module to pass."""
+    cases to fail and the rest of the module to pass. Several case lines
+    for one module (each with its own reason) add up."""
     expected = {}
     with open(EXPECTED) as f:
         for line in f:
@@ -69,8 +70,13 @@ def read_expected():
                 continue
             head, _, reason = line.partition(':')
             name, _, cases = head.partition('[')
+            name = name.strip()
             cases = frozenset(c.strip() for c in cases.rstrip(']').split(',') if c.strip())
-            expected[name.strip()] = (reason.strip(), cases)
+            if name in expected and cases and expected[name][1]:
+                earlier_reason, earlier_cases = expected[name]
+                expected[name] = (earlier_reason + '; ' + reason.strip(), earlier_cases | cases)
+            else:
+                expected[name] = (reason.strip(), cases)
     return expected
 
 
