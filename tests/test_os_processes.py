@@ -420,3 +420,31 @@ def test_close_does_not_close_the_descriptor_number_once_reused():
             s.close()
     """)
     assert out == ['True', 'True', "b'still open'"], out
+
+
+def test_close_of_a_reused_descriptor_number_is_a_first_close():
+    # Same start as above; close() of the new socket's descriptor, while the
+    # late close of the old one may still be pending, closes it (no EBADF).
+    out = run("""
+        import socket
+        from geventc import select as gselect
+        a, b = socket.socketpair()
+        fd = a.fileno()
+        gevent.spawn(gos.close, fd)
+        gselect.select([fd], [], [], 3)
+        try:
+            a.close()
+        except OSError:
+            pass
+        c = socket.socket()
+        print(c.fileno() == fd)
+        gos.close(fd)
+        c.detach()
+        gevent.sleep(0.05)
+        try:
+            os.fstat(fd)
+        except OSError as ex:
+            print(errno.errorcode[ex.errno])
+        b.close()
+    """)
+    assert out == ['True', 'EBADF'], out
