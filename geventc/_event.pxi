@@ -267,7 +267,7 @@ cdef class AbstractLinkable:
 
 cdef object _wait_linked_timed(AbstractLinkable self, HubBase hub, object glet, timeout, bint catch):
     # _wait_core with a timeout; glet is linked already.
-    t = _start_new_or_dummy(timeout)
+    cdef Timeout t = _start_timeout(timeout)
     try:
         result = hub.switch_c()
         if result is not self:
@@ -282,7 +282,8 @@ cdef object _wait_linked_timed(AbstractLinkable self, HubBase hub, object glet, 
         self.unlink(glet)
         raise
     finally:
-        t.cancel()
+        if t is not None:
+            t.cancel()
 
 
 cdef int _raise_invalid_wait_switch(object source, object result) except -1:

@@ -175,7 +175,7 @@ cpdef HubBase get_hub()
 cdef object _hub_run_callback(HubBase hub, object func, tuple args)
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
-cdef object _start_new_or_dummy(timeout, exception=*, ref=*)
+cdef Timeout _start_timeout(timeout, exception=*, ref=*)
 
 # -- semaphores and locks (_lock.pxi) --
 

@@ -288,7 +288,7 @@ cdef class Semaphore(AbstractLinkable):
         # The common case: link this greenlet and switch to our own hub. A
         # notification unlinks it and switches back only while ready.
         cdef object glet = <object>PyGreenlet_GetCurrent()
-        cdef object t = None
+        cdef Timeout t = None
         cdef bint loop_exited = False
         self._links.append(glet)
         self._hub_links += 1
@@ -302,7 +302,7 @@ cdef class Semaphore(AbstractLinkable):
             return True
         try:
             if timeout is not None:
-                t = _start_new_or_dummy(timeout)
+                t = _start_timeout(timeout)
             result = hub.switch_c()
             if result is not self:
                 raise InvalidSwitchError('Invalid switch into %s.acquire(): %r' % (
@@ -344,14 +344,14 @@ cdef class Semaphore(AbstractLinkable):
         # Our thread has a hub, but greenlets of another thread's hub are
         # linked: wait in our loop on an async watcher that any releaser may
         # send. The watcher is ref'd, so our loop stays alive while we wait.
-        cdef object t = None
+        cdef Timeout t = None
         cdef _AsyncWake waker = _AsyncWake.__new__(_AsyncWake)
         watcher = hub.loop.async_()
         waker.watcher = watcher
         watcher.start(getcurrent().switch, self)
         try:
             if timeout is not None:
-                t = _start_new_or_dummy(timeout)
+                t = _start_timeout(timeout)
             while True:
                 if self.counter > 0:
                     if take:
