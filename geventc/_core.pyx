@@ -1267,8 +1267,12 @@ cdef void _fd_check_cb(libev.ev_loop* ptr, libev.ev_prepare* p, int revents) noe
                 _kill_fd(ptr, fc, fd)
                 killed = True
     fc.ntouched = 0
-    libev.ev_ref(ptr)
-    libev.ev_prepare_stop(ptr, &fc.prepare)
+    if fc.active == NULL:
+        # Kept running while io watchers are active: a loop that restarts
+        # them every turn (a stream read in chunks) does not pay for
+        # starting and stopping this watcher each time as well.
+        libev.ev_ref(ptr)
+        libev.ev_prepare_stop(ptr, &fc.prepare)
     if killed:
         # The killed watchers' callbacks run next, before libev would poll:
         # the greenlets they wake may queue callbacks, which must not wait

@@ -154,9 +154,14 @@ cdef class Semaphore(AbstractLinkable):
         return 0
 
     cdef int _check_and_notify(self) except -1:
-        cdef HubBase owner, current
-        if self.counter <= 0:
+        # Every uncontended release() comes here: kept small, so that the
+        # C compiler does not set up the notification's frame for nothing.
+        if self.counter <= 0 or (not self._wakers and not self._links):
             return 0
+        return self._notify()
+
+    cdef int _notify(self) except -1:
+        cdef HubBase owner, current
         if self._wakers:
             self._wake_threads()
         if not self._links:
@@ -176,13 +181,18 @@ cdef class Semaphore(AbstractLinkable):
             self._notifier = None   # queued in a former owner's loop: stale
         self._notify_gen += 1
         if owner is None:
-            # No hub anywhere: the links are plain callables; call them now.
+            # No hub anywhere: the links are plain callables; call them now,
+            # with the walk the hub steps. Its end checks again, as
+            # gevent's does, for links added meanwhile.
             self._notifier = True
             self._notifier_hub = None
+            self._walk_gen = self._notify_gen
             try:
-                self._notify_link_list(self._links)
-            finally:
+                self._walk_inline()
+            except BaseException:
+                self._walk_reset()
                 self._notifier = None
+                raise
             return 0
         self._notifier_hub = owner
         if owner is not current:

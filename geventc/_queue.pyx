@@ -303,7 +303,9 @@ cdef class _WaitingRoom(Wakeable):
         # the *other* side means an unlock can pair them now. The waiter
         # always leaves the line (a no-op when an unlock popped it).
         cdef HubBase hub = _current_hub()
-        cdef Timeout t = _start_timeout(timeout, exception)
+        cdef Timeout t = None
+        if timeout is not None:
+            t = _start_timeout(timeout, exception)
         try:
             line.append(waiter)
             if other.count:

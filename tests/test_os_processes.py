@@ -17,6 +17,7 @@ COMMON = """
 import os, sys, time, errno
 import geventc as gevent
 from geventc import os as gos
+from _helpers import zombies
 
 def ticker():
     ticks = []
@@ -25,20 +26,6 @@ def ticker():
             ticks.append(1)
             gevent.sleep(0.01)
     return ticks, gevent.spawn(run)
-
-def zombies():
-    me = str(os.getpid())
-    found = []
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                with open('/proc/%s/stat' % name) as f:
-                    fields = f.read().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me and fields[0] == 'Z':
-                found.append(int(name))
-    return found
 
 def child_exits(code, after=0.0):
     # fork_and_watch child that exits with *code* after *after* seconds.
