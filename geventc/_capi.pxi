@@ -25,11 +25,12 @@ cdef object _capi_spawn(PyObject* func, PyObject* args, PyObject* kwargs):
 cdef int _capi_wait_fd(int fd, int events, double timeout) except -1:
     cdef HubBase hub = get_hub()
     watcher = hub.loop.io(fd, events)
-    t = _start_new_or_dummy(timeout if timeout >= 0 else None)
+    cdef Timeout t = _start_timeout(timeout if timeout >= 0 else None)
     try:
         hub.wait(watcher)
     finally:
-        t.cancel()
+        if t is not None:
+            t.cancel()
         watcher.close()
     return 0
 

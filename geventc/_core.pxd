@@ -183,6 +183,7 @@ cdef class watcher:
 
     cdef int _start(self, object callback, tuple args) except -1
     cdef int _stop(self) except -1
+    cdef int start_c(self, object callback, tuple args) except -1
     cdef int _on_started(self) except -1
     cdef int _on_stopped(self) noexcept
     cdef int _invoke(self, int revents) noexcept
@@ -199,6 +200,7 @@ cdef class timer(watcher):
     cdef libev.ev_timer _timer
     cdef double _after
     cdef double _repeat
+    cdef int _start_updating(self, object callback, tuple args, bint update) except -1
 
 
 cdef class signal(watcher):

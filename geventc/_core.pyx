@@ -1267,8 +1267,12 @@ cdef void _fd_check_cb(libev.ev_loop* ptr, libev.ev_prepare* p, int revents) noe
                 _kill_fd(ptr, fc, fd)
                 killed = True
     fc.ntouched = 0
-    libev.ev_ref(ptr)
-    libev.ev_prepare_stop(ptr, &fc.prepare)
+    if fc.active == NULL:
+        # Kept running while io watchers are active: a loop that restarts
+        # them every turn (a stream read in chunks) does not pay for
+        # starting and stopping this watcher each time as well.
+        libev.ev_ref(ptr)
+        libev.ev_prepare_stop(ptr, &fc.prepare)
     if killed:
         # The killed watchers' callbacks run next, before libev would poll:
         # the greenlets they wake may queue callbacks, which must not wait
@@ -1398,8 +1402,13 @@ cdef class watcher:
                     pass
         return 0
 
+    cdef int start_c(self, object callback, tuple args) except -1:
+        # What start(callback, *args) does, for compiled callers; a kind
+        # that does more before starting overrides this, not start().
+        return self._start(callback, args)
+
     def start(self, callback, *args):
-        self._start(callback, args)
+        self.start_c(callback, args)
 
     def stop(self):
         self._stop()
@@ -1562,7 +1571,7 @@ cdef class io(watcher):
     def start(self, callback, *args, pass_events=False):
         if pass_events:
             args = (GEVENT_CORE_EVENTS,) + args
-        self._start(callback, args)
+        self.start_c(callback, args)
 
     @property
     def fd(self):
@@ -1625,15 +1634,23 @@ cdef class timer(watcher):
     def start(self, callback, *args, update=None):
         self._check_startable()
         if update is None:
-            # As gevent: the cached time is stale only after a run of
-            # callbacks (greenlets run from them); otherwise it is the time
-            # of the last poll, and the clock is not read again.
-            update = self.loop._running_callbacks
+            self.start_c(callback, args)
+        else:
+            self._start_updating(callback, args, update)
+
+    cdef int start_c(self, object callback, tuple args) except -1:
+        self._check_startable()
+        # As gevent: the cached time is stale only after a run of
+        # callbacks (greenlets run from them); otherwise it is the time
+        # of the last poll, and the clock is not read again.
+        return self._start_updating(callback, args, self.loop._running_callbacks)
+
+    cdef int _start_updating(self, object callback, tuple args, bint update) except -1:
         if update:
             libev.ev_now_update(self.loop._ptr)
         if not libev.ev_is_active(&self._timer):
             libev.ev_timer_set(&self._timer, self._after, self._repeat)
-        self._start(callback, args)
+        return self._start(callback, args)
 
     def again(self, callback, *args, update=True):
         self._check_startable()
@@ -1705,7 +1722,7 @@ cdef class signal(watcher):
         _set_ops(self, <void*>libev.ev_signal_start, <void*>libev.ev_signal_stop)
         self._init_common(lp, ref, priority)
 
-    def start(self, callback, *args):
+    cdef int start_c(self, object callback, tuple args) except -1:
         self._check_startable()
         owner = _signal_owners.get(self._signum)
         if owner is not None and owner() is not None and owner() is not self.loop \
@@ -1723,6 +1740,7 @@ cdef class signal(watcher):
             _signal_dispositions[self._signum] = d
             self._counted = True
         _signal_owners[self._signum] = _weakref.ref(self.loop)
+        return 0
 
     cdef int _stop(self) except -1:
         cdef _Disposition d
@@ -1842,7 +1860,7 @@ cdef class child(watcher):
         self._init_common(lp, ref, None)
         return 0
 
-    def start(self, callback, *args):
+    cdef int start_c(self, object callback, tuple args) except -1:
         self._check_startable()
         if not callable(callback):
             raise TypeError('Expected callable, not %r' % (callback,))
@@ -1864,6 +1882,7 @@ cdef class child(watcher):
         else:
             self._start(callback, args)
         _active_children.add(self)
+        return 0
 
     cdef int _stop(self) except -1:
         _active_children.discard(self)

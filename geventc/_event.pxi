@@ -67,11 +67,12 @@ cdef class AbstractLinkable:
 
     # -- the notification, as steps the loop runs (see Wakeable) -----------------
     #
-    # The same walk as _notify_link_list: FIFO, only while ready unless
+    # The one walk over the links: FIFO, only while ready unless
     # _notify_all, stopping at the link that was last when it began; called
-    # entries become None and the prefix is deleted at the end. A greenlet
-    # link is a switch the runner makes (possibly a greenlet handing off);
-    # a callable link runs in the hub.
+    # entries become None (a concurrent unlink() can only remove entries not
+    # yet reached) and the prefix is deleted at the end, with no pop(0)
+    # memmove per link. A greenlet link is a switch the runner makes
+    # (possibly a greenlet handing off); a callable link runs in the hub.
 
     cdef bint begin_wake(self, object args) except -1:
         if self._notifier is None:
@@ -194,44 +195,6 @@ cdef class AbstractLinkable:
         self._walk_begin()
         return wake_inline(self)
 
-    cdef list _notify_link_list(self, list links):
-        # Walk by index instead of pop(0) (a memmove per link: O(n^2) for an
-        # Event with many waiters). Called entries become None, so a
-        # concurrent unlink() can only remove entries not yet reached, which
-        # never moves the cursor's target. Stop at the link that was last
-        # when we began: links added meanwhile wait for the next round.
-        cdef bint only_while_ready = not self._notify_all
-        cdef Py_ssize_t i = 0
-        cdef set done = None
-        cdef tuple switch_args = (self,)
-        if not links:
-            return []
-        final_link = links[-1]
-        try:
-            while i < len(links):
-                if only_while_ready and not self.ready():
-                    break
-                link = links[i]
-                links[i] = None
-                i += 1
-                if link is None:
-                    continue
-                if PyGreenlet_Check(link):
-                    # A greenlet waits on one object once: no duplicate check.
-                    _switch_link(self, link, switch_args)
-                else:
-                    if done is None:
-                        done = set()
-                    id_link = id(link)
-                    if id_link not in done:
-                        done.add(id_link)
-                        _call_link(self, link)
-                if link is final_link:
-                    break
-        finally:
-            del links[:i]
-        return []
-
     def _notify_links(self, arrived_while_waiting):
         if self._notifier is None:
             self._check_and_notify()
@@ -273,7 +236,7 @@ cdef class AbstractLinkable:
 
 cdef object _wait_linked_timed(AbstractLinkable self, HubBase hub, object glet, timeout, bint catch):
     # _wait_core with a timeout; glet is linked already.
-    t = _start_new_or_dummy(timeout)
+    cdef Timeout t = _start_timeout(timeout)
     try:
         result = hub.switch_c()
         if result is not self:
@@ -288,7 +251,8 @@ cdef object _wait_linked_timed(AbstractLinkable self, HubBase hub, object glet, 
         self.unlink(glet)
         raise
     finally:
-        t.cancel()
+        if t is not None:
+            t.cancel()
 
 
 cdef int _raise_invalid_wait_switch(object source, object result) except -1:

@@ -696,16 +696,18 @@ cdef class Greenlet(greenlet):
         """Wait until the greenlet finishes or *timeout* passes."""
         if self.ready():
             return
-        switch = getcurrent().switch
+        cdef Timeout t
+        switch = (<object>PyGreenlet_GetCurrent()).switch
         self.rawlink(switch)
         try:
-            t = _start_new_or_dummy(timeout)
+            t = _start_timeout(timeout)
             try:
                 result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.join(): %r' % (result,))
             finally:
-                t.cancel()
+                if t is not None:
+                    t.cancel()
         except Timeout as ex:
             self.unlink(switch)
             if ex is not t:
@@ -722,16 +724,18 @@ cdef class Greenlet(greenlet):
             self._raise_exception()
         if not block:
             raise Timeout()
-        switch = getcurrent().switch
+        cdef Timeout t
+        switch = (<object>PyGreenlet_GetCurrent()).switch
         self.rawlink(switch)
         try:
-            t = Timeout._start_new_or_dummy(timeout)
+            t = _start_timeout(timeout)
             try:
                 result = (<HubBase?>self.parent).switch_c()
                 if result is not self:
                     raise InvalidSwitchError('Invalid switch into Greenlet.get(): %r' % (result,))
             finally:
-                t.cancel()
+                if t is not None:
+                    t.cancel()
         except BaseException:
             self.unlink(switch)
             raise

@@ -92,7 +92,6 @@ cdef class AbstractLinkable(Wakeable):
     cpdef rawlink(self, callback)
     cpdef unlink(self, callback)
     cdef int _check_and_notify(self) except -1
-    cdef list _notify_link_list(self, list links)
     cdef int _walk_begin(self) except -1
     cdef int _walk_start(self, list links) except -1
     cdef bint _walk_next_list(self) except -1
@@ -175,7 +174,7 @@ cpdef HubBase get_hub()
 cdef object _hub_run_callback(HubBase hub, object func, tuple args)
 cdef HubBase _get_hub_c()
 cpdef Greenlet spawn_c(object func, tuple args, dict kwargs)
-cdef object _start_new_or_dummy(timeout, exception=*, ref=*)
+cdef Timeout _start_timeout(timeout, exception=*, ref=*)
 
 # -- semaphores and locks (_lock.pxi) --
 
@@ -201,6 +200,7 @@ cdef class Semaphore(AbstractLinkable):
     cdef bint _try_acquire(self) noexcept
     cdef HubBase _owner_hub(self)
     cdef int _wake_threads(self) except -1
+    cdef int _notify(self) except -1
     cdef int _drop_waker(self, _ThreadWake waker) except -1
     cdef object _block(self, timeout, bint take)
     cdef object _block_in_hub(self, HubBase hub, timeout, bint take)

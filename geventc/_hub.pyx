@@ -27,6 +27,9 @@ cdef extern from "Python.h":
     # _instance_attr: attribute lookups that raise nothing.
     ctypedef struct PyTypeObject
     PyTypeObject* Py_TYPE(object)
+    # _compiled_watcher: a Python subclass (heap type) may override methods.
+    bint PyType_HasFeature(PyTypeObject*, unsigned long)
+    unsigned long Py_TPFLAGS_HEAPTYPE
     PyObject* _PyType_Lookup(PyTypeObject*, PyObject*)
     PyObject** _PyObject_GetDictPtr(PyObject*)
     PyObject* PyDict_GetItemWithError(object, object) except? NULL
@@ -44,7 +47,8 @@ from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
     PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
     PyGreenlet_MAIN)
-from geventc._core cimport (loop, callback as core_callback, timer as core_timer, Wakeable, wake_inline,
+from geventc._core cimport (loop, callback as core_callback, timer as core_timer, watcher as core_watcher,
+                            Wakeable, wake_inline,
                             SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
 
 import heapq as _heapq
@@ -377,14 +381,21 @@ cdef class HubBase(greenlet):
         cdef Waiter waiter = Waiter.__new__(Waiter)
         waiter.hub = self
         waiter._exception = _NONE
-        watcher.start(waiter.switch, waiter)
+        cdef core_watcher w = _compiled_watcher(watcher)
+        if w is not None:
+            w.start_c(waiter.switch, (waiter,))
+        else:
+            watcher.start(waiter.switch, waiter)
         try:
             result = waiter.get()
             if result is not waiter:
                 raise InvalidSwitchError('Invalid switch into %s: got %r (expected %r; waiting on %r with %r)' % (
                     getcurrent(), result, waiter, self, watcher))
         finally:
-            watcher.stop()
+            if w is not None:
+                w._stop()
+            else:
+                watcher.stop()
 
     def cancel_wait(self, watcher, error, close_watcher=False):
         if watcher.callback is not None:
@@ -715,12 +726,23 @@ include "_greenlet.pxi"
 
 # -- sleeping and waiting ------------------------------------------------------
 
+cdef inline core_watcher _compiled_watcher(object w):
+    # *w* as one of _core's watchers, to start and stop it without Python
+    # calls; None for anything else (gevent lets hub.loop be any object,
+    # making watchers of its own) or a Python subclass, which may override
+    # start() and stop().
+    if isinstance(w, core_watcher) and not PyType_HasFeature(Py_TYPE(w), Py_TPFLAGS_HEAPTYPE):
+        return <core_watcher>w
+    return None
+
+
 def sleep(seconds=0, ref=True):
     """Pause the current greenlet; ``sleep(0)`` just lets the others run."""
     cdef HubBase hub = get_hub()
     cdef loop lp = hub._cloop
     cdef double secs
     cdef core_callback cb
+    cdef core_timer t
     try:
         secs = seconds
     except TypeError:
@@ -741,13 +763,12 @@ def sleep(seconds=0, ref=True):
             raise
     else:
         t = core_timer(lp, secs, 0.0, ref)
-        try:
-            # As gevent's: a sleep is measured from now, not from the loop's
-            # cached time (the time of its last poll).
-            lp.update_now()
-            hub.wait(t)
-        finally:
-            t.close()
+        # As gevent's: a sleep is measured from now, not from the loop's
+        # cached time (the time of its last poll).
+        lp.update_now()
+        # wait() stops the timer however it ends, and only this frame holds
+        # it: there is nothing for a close() to release.
+        hub.wait(t)
 
 
 cdef object _sleep_any_loop(HubBase hub, double secs, ref):
@@ -801,6 +822,7 @@ def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
     """Kill all *greenlets*; wait for them to die if *block*.
 
     Greenlets that never started are killed at once, before returning."""
+    cdef Timeout t
     need_killed = []
     for glet in greenlets:
         if isinstance(glet, Greenlet):
@@ -814,13 +836,14 @@ def killall(greenlets, exception=GreenletExit, block=True, timeout=None):
     if block:
         waiter = Waiter()
         lp.run_callback(_killall3, need_killed, exception, waiter)
-        t = Timeout._start_new_or_dummy(timeout)
+        t = _start_timeout(timeout)
         try:
             alive = waiter.get()
             if alive:
                 joinall(alive, raise_error=False)
         finally:
-            t.cancel()
+            if t is not None:
+                t.cancel()
     else:
         lp.run_callback(_killall, need_killed, exception)
 

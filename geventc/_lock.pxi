@@ -154,9 +154,14 @@ cdef class Semaphore(AbstractLinkable):
         return 0
 
     cdef int _check_and_notify(self) except -1:
-        cdef HubBase owner, current
-        if self.counter <= 0:
+        # Every uncontended release() comes here: kept small, so that the
+        # C compiler does not set up the notification's frame for nothing.
+        if self.counter <= 0 or (not self._wakers and not self._links):
             return 0
+        return self._notify()
+
+    cdef int _notify(self) except -1:
+        cdef HubBase owner, current
         if self._wakers:
             self._wake_threads()
         if not self._links:
@@ -176,13 +181,18 @@ cdef class Semaphore(AbstractLinkable):
             self._notifier = None   # queued in a former owner's loop: stale
         self._notify_gen += 1
         if owner is None:
-            # No hub anywhere: the links are plain callables; call them now.
+            # No hub anywhere: the links are plain callables; call them now,
+            # with the walk the hub steps. Its end checks again, as
+            # gevent's does, for links added meanwhile.
             self._notifier = True
             self._notifier_hub = None
+            self._walk_gen = self._notify_gen
             try:
-                self._notify_link_list(self._links)
-            finally:
+                self._walk_inline()
+            except BaseException:
+                self._walk_reset()
                 self._notifier = None
+                raise
             return 0
         self._notifier_hub = owner
         if owner is not current:
@@ -288,7 +298,7 @@ cdef class Semaphore(AbstractLinkable):
         # The common case: link this greenlet and switch to our own hub. A
         # notification unlinks it and switches back only while ready.
         cdef object glet = <object>PyGreenlet_GetCurrent()
-        cdef object t = None
+        cdef Timeout t = None
         cdef bint loop_exited = False
         self._links.append(glet)
         self._hub_links += 1
@@ -302,7 +312,7 @@ cdef class Semaphore(AbstractLinkable):
             return True
         try:
             if timeout is not None:
-                t = _start_new_or_dummy(timeout)
+                t = _start_timeout(timeout)
             result = hub.switch_c()
             if result is not self:
                 raise InvalidSwitchError('Invalid switch into %s.acquire(): %r' % (
@@ -344,14 +354,14 @@ cdef class Semaphore(AbstractLinkable):
         # Our thread has a hub, but greenlets of another thread's hub are
         # linked: wait in our loop on an async watcher that any releaser may
         # send. The watcher is ref'd, so our loop stays alive while we wait.
-        cdef object t = None
+        cdef Timeout t = None
         cdef _AsyncWake waker = _AsyncWake.__new__(_AsyncWake)
         watcher = hub.loop.async_()
         waker.watcher = watcher
         watcher.start(getcurrent().switch, self)
         try:
             if timeout is not None:
-                t = _start_new_or_dummy(timeout)
+                t = _start_timeout(timeout)
             while True:
                 if self.counter > 0:
                     if take:

@@ -42,7 +42,7 @@ from geventc.includes.python cimport PyMethodDescrObject, METH_O, METH_NOARGS
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch)
 from geventc._core cimport loop, callback, Wakeable, wake_inline, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB
-from geventc._hub cimport HubBase, Timeout, Event, get_hub, _get_hub_c, _hub_run_callback
+from geventc._hub cimport HubBase, Timeout, Event, get_hub, _get_hub_c, _hub_run_callback, _start_timeout
 
 import collections as _collections
 import heapq as _heapq
@@ -126,22 +126,6 @@ cdef inline HubBase _current_hub():
     if hub is None:
         hub = get_hub()
     return hub
-
-
-cdef object _start_timeout(timeout, exception):
-    # None (the fast path) or a started Timeout raising *exception*.
-    if timeout is None:
-        return None
-    return Timeout._start_new_or_dummy(timeout, exception)
-
-
-cdef inline int _cancel_timeout(object t) except -1:
-    if t is not None:
-        if type(t) is Timeout:
-            (<Timeout>t).cancel()
-        else:
-            t.cancel()
-    return 0
 
 
 cdef inline int _check_timeout(block, timeout) except -1:
@@ -319,14 +303,17 @@ cdef class _WaitingRoom(Wakeable):
         # the *other* side means an unlock can pair them now. The waiter
         # always leaves the line (a no-op when an unlock popped it).
         cdef HubBase hub = _current_hub()
-        t = _start_timeout(timeout, exception)
+        cdef Timeout t = None
+        if timeout is not None:
+            t = _start_timeout(timeout, exception)
         try:
             line.append(waiter)
             if other.count:
                 self._schedule_unlock()
             return waiter.wait(hub, current)
         finally:
-            _cancel_timeout(t)
+            if t is not None:
+                t.cancel()
             line.remove(waiter)
 
     cdef int _schedule_unlock(self) except -1:

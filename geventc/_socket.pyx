@@ -127,6 +127,20 @@ cdef inline int _retry_after_eintr() except -1:
     return 0
 
 
+cdef inline bint _must_wait(int flags, double timeout) except -1:
+    # Right after a socket call failed (errno is its error): False to call
+    # again at once (EINTR, once the signal handlers ran), True to wait for
+    # the socket (EAGAIN on a socket that waits, without MSG_DONTWAIT);
+    # anything else is raised.
+    cdef int err = errno
+    if err == EINTR:
+        _retry_after_eintr()
+        return False
+    if (err == EAGAIN or err == EWOULDBLOCK) and timeout != 0.0 and not (flags & MSG_DONTWAIT):
+        return True
+    _raise_errno(err)
+
+
 cdef int _get_writable_buffer(object buffer, Py_buffer* view) except -1:
     # The stdlib's TypeError (not BufferError) for a read-only buffer.
     try:
@@ -1109,7 +1123,7 @@ cdef class socket:
         # One recv/recvfrom (addr != NULL): the byte count, or -1 when the
         # caller should wait for the socket to become readable.
         cdef Py_ssize_t n
-        cdef int fd, err
+        cdef int fd
         while True:
             fd = self._fd()
             if addr == NULL:
@@ -1121,13 +1135,8 @@ cdef class socket:
             if n >= 0:
                 # MSG_TRUNC reports a datagram's full length: only nbytes are ours.
                 return n if n <= nbytes else nbytes
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            if _must_wait(flags, self._timeout):
                 return -1
-            _raise_errno(err)
 
     cdef object _recv_bytes(self, Py_ssize_t bufsize, int flags,
                             c.sockaddr_storage* addr, c.socklen_t* addrlen):
@@ -1248,18 +1257,12 @@ cdef class socket:
     cdef Py_ssize_t _recvmsg_nowait(self, c.msghdr* msg, int flags) except -2:
         # One recvmsg(): the byte count, or -1 when the caller should wait.
         cdef Py_ssize_t n
-        cdef int err
         while True:
             n = c.recvmsg(self._fd(), msg, flags)
             if n >= 0:
                 return n
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            if _must_wait(flags, self._timeout):
                 return -1
-            _raise_errno(err)
 
     def recvmsg(self, *args):
         """recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags, address)"""
@@ -1361,26 +1364,20 @@ cdef class socket:
 
     cdef Py_ssize_t _send_c(self, const char* buf, Py_ssize_t n, int flags, double timeout) except -1:
         cdef Py_ssize_t sent
-        cdef int fd, err
+        cdef int fd
         cdef Timeout t
         while True:
             fd = self._fd()
             sent = c.send(fd, buf, n, flags)
             if sent >= 0:
                 return sent
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            if _must_wait(flags, timeout):
                 t = _start_timeout(timeout, _timeout_error('timed out')) if timeout > 0.0 else None
                 try:
                     self._wait_untimed(self._get_write_io())
                 finally:
                     if t is not None:
                         t.cancel()
-                continue
-            _raise_errno(err)
 
     def send(self, data, int flags=0, timeout=timeout_default):
         """send(data[, flags]) -> count
@@ -1403,7 +1400,7 @@ cdef class socket:
     cdef int _sendall_c(self, const char* buf, Py_ssize_t n, int flags) except -1:
         # The timeout bounds the whole call, as the stdlib's since 3.5.
         cdef Py_ssize_t sent = 0, r
-        cdef int fd, err
+        cdef int fd
         cdef Timeout t = None
         cdef double deadline = 0.0, left
         if self._timeout > 0.0:
@@ -1415,19 +1412,13 @@ cdef class socket:
                 if r >= 0:
                     sent += r
                     continue
-                err = errno
-                if err == EINTR:
-                    _retry_after_eintr()
-                    continue
-                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+                if _must_wait(flags, self._timeout):
                     if deadline and t is None:
                         left = deadline - _time.monotonic()
                         if left <= 0.0:
                             raise _timeout_error('timed out')
                         t = _start_timeout(left, _timeout_error('timed out'))
                     self._wait_untimed(self._get_write_io())
-                    continue
-                _raise_errno(err)
         finally:
             if t is not None:
                 t.cancel()
@@ -1479,19 +1470,12 @@ cdef class socket:
 
     cdef Py_ssize_t _sendmsg_c(self, c.msghdr* msg, int flags) except -1:
         cdef Py_ssize_t n
-        cdef int err
         while True:
             n = c.sendmsg(self._fd(), msg, flags)
             if n >= 0:
                 return n
-            err = errno
-            if err == EINTR:
-                _retry_after_eintr()
-                continue
-            if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (flags & MSG_DONTWAIT):
+            if _must_wait(flags, self._timeout):
                 self._wait_c(self._get_write_io(), None)
-                continue
-            _raise_errno(err)
 
     def sendto(self, *args):
         """sendto(data[, flags], address) -> count"""
@@ -1499,7 +1483,7 @@ cdef class socket:
         cdef c.socklen_t addrlen = 0
         cdef Py_buffer view
         cdef Py_ssize_t n
-        cdef int iflags = 0, err
+        cdef int iflags = 0
         if len(args) == 2:
             data, address = args
             flags = 0
@@ -1520,14 +1504,8 @@ cdef class socket:
                 n = c.sendto(self._fd(), view.buf, view.len, iflags, <c.sockaddr*>&addr, addrlen)
                 if n >= 0:
                     return n
-                err = errno
-                if err == EINTR:
-                    _retry_after_eintr()
-                    continue
-                if (err == EAGAIN or err == EWOULDBLOCK) and self._timeout != 0.0 and not (iflags & MSG_DONTWAIT):
+                if _must_wait(iflags, self._timeout):
                     self._wait_c(self._get_write_io(), None)
-                    continue
-                _raise_errno(err)
         finally:
             PyBuffer_Release(&view)
 

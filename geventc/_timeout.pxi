@@ -174,7 +174,8 @@ cdef class Timeout(BaseException):
 
     @staticmethod
     def _start_new_or_dummy(timeout, exception=None, ref=True):
-        return _start_new_or_dummy(timeout, exception, ref)
+        cdef Timeout t = _start_timeout(timeout, exception, ref)
+        return _fake_timer if t is None else t
 
     @property
     def pending(self):
@@ -265,10 +266,12 @@ cdef class Timeout(BaseException):
             libev.ev_timer_stop(self._loop._ptr, &self._timer)
 
 
-cdef object _start_new_or_dummy(timeout, exception=None, ref=True):
+cdef Timeout _start_timeout(timeout, exception=None, ref=True):
+    # _start_new_or_dummy for compiled callers: None stands for the dummy,
+    # so that they cancel a typed Timeout (or nothing).
     cdef Timeout t
     if timeout is None:
-        return _fake_timer
+        return None
     if isinstance(timeout, Timeout):
         t = timeout
         if not t._active_c():

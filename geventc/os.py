@@ -65,6 +65,11 @@ if fcntl is not None:
 
     #: fd -> Event set once a deferred close() of it has happened.
     _closing_fd_to_event = {}
+    #: fd -> (st_dev, st_ino) of what the deferred close() is to close.
+    _closing_fd_identity = {}
+
+    def _identity(st):
+        return (st.st_dev, st.st_ino)
 
     def close(fd):
         """``os.close(fd)``, but not from under greenlets waiting on *fd*:
@@ -74,31 +79,50 @@ if fcntl is not None:
         if fd < 0:
             return _close(fd)  # the stdlib's EBADF
         fcntl.fcntl(fd, fcntl.F_GETFD)  # EBADF now, not later
-        if _S_ISREG(_fstat(fd).st_mode):
+        st = _fstat(fd)
+        if _S_ISREG(st.st_mode):
             return _close(fd)
+        identity = _identity(st)
+        if fd in _closing_fd_to_event:
+            if _closing_fd_identity.get(fd) == identity:
+                _raise_closed()  # closed twice
+            # Closed by other means and the number reused: this is a new
+            # descriptor (the pending close will leave it alone).
+            _forget_closing(fd, _closing_fd_to_event[fd])
         hub = _get_hub()
-        if hub is None or fd in _closing_fd_to_event:
-            if fd in _closing_fd_to_event:
-                _raise_closed()
+        if hub is None:
             return _close(fd)
         loop = hub.loop
         if not loop.closing_fd(fd):
             return _close(fd)
+        _defer_close(loop, fd, identity)
+
+    def _defer_close(loop, fd, identity):
+        # The woken greenlets run before this check watcher and may close
+        # the number themselves (a socket's own close()) and get it back
+        # from socket() or open(): close only the file close() was given.
         from geventc.event import Event
         event = Event()
         _closing_fd_to_event[fd] = event
+        _closing_fd_identity[fd] = identity
         check = loop.check()
 
         def close_after_wakeups():
             check.close()
             try:
-                _close(fd)
+                if _identity(_fstat(fd)) == identity:
+                    _close(fd)
             except OSError:
-                pass
+                pass  # already closed by other means
             finally:
-                _closing_fd_to_event.pop(fd, None)
+                _forget_closing(fd, event)
                 event.set()
         check.start(close_after_wakeups)
+
+    def _forget_closing(fd, event):
+        if _closing_fd_to_event.get(fd) is event:
+            del _closing_fd_to_event[fd]
+            del _closing_fd_identity[fd]
 
     def _raise_closed():
         # Woken by close(): the descriptor is about to go, do not wait on it again.

@@ -588,16 +588,20 @@ class Popen(object):
         try:
             return self._wait(timeout, _raise_exc)
         except KeyboardInterrupt:
-            # Give the child, which got the SIGINT too, a moment (the stdlib's rule).
-            sigint_timeout = self._sigint_wait_secs
-            if endtime is not None:
-                sigint_timeout = min(sigint_timeout, _remaining(endtime))
-            self._sigint_wait_secs = 0
-            try:
-                self._wait(sigint_timeout)
-            except TimeoutExpired:
-                pass
+            self._wait_after_sigint(endtime)
             raise
+
+    def _wait_after_sigint(self, endtime):
+        # Give the child, which got the SIGINT too, a moment (the stdlib's
+        # rule, once per Popen), at most until *endtime*.
+        sigint_timeout = self._sigint_wait_secs
+        if endtime is not None:
+            sigint_timeout = min(sigint_timeout, _remaining(endtime))
+        self._sigint_wait_secs = 0
+        try:
+            self._wait(sigint_timeout)
+        except TimeoutExpired:
+            pass
 
     def _wait(self, timeout, raise_exc=True):
         if self.returncode is None:
@@ -706,14 +710,7 @@ class Popen(object):
         try:
             stdout, stderr = self._communicate(input, endtime, timeout)
         except KeyboardInterrupt:
-            sigint_timeout = self._sigint_wait_secs
-            if timeout is not None:
-                sigint_timeout = min(sigint_timeout, _remaining(endtime))
-            self._sigint_wait_secs = 0
-            try:
-                self._wait(sigint_timeout)
-            except TimeoutExpired:
-                pass
+            self._wait_after_sigint(endtime)
             raise
         finally:
             self._communication_started = True

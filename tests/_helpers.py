@@ -76,6 +76,28 @@ def run_python(code, timeout=CHILD_TIMEOUT, extra_env=None, args=()):
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def child_states():
+    """{pid: /proc state letter} of this process's children, reaped or not."""
+    me = str(os.getpid())
+    found = {}
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[1] == me:
+            found[int(name)] = fields[0]
+    return found
+
+
+def zombies():
+    """This process's children that exited and were not reaped."""
+    return sorted(pid for pid, state in child_states().items() if state == 'Z')
+
+
 def describe(res):
     return 'returncode=%s\n--- stdout ---\n%s\n--- stderr ---\n%s' % (
         res.returncode, res.stdout, res.stderr)

@@ -371,6 +371,28 @@ class TestSwitching:
             assert hub.wait(t) is None
         assert 0.02 <= time.monotonic() - start < 2
 
+    def test_hub_wait_on_an_object_that_only_looks_like_a_watcher(self):
+        # gevent lets hub.loop be any object whose watchers forward to the
+        # real ones: wait() starts and stops them through their methods.
+        hub = get_hub()
+        real = hub.loop.timer(0.01)
+        calls = []
+
+        class Forwarding(object):
+            def start(self, callback, *args):
+                calls.append('start')
+                real.start(callback, *args)
+
+            def stop(self):
+                calls.append('stop')
+                real.stop()
+
+        try:
+            hub.wait(Forwarding())
+        finally:
+            real.close()
+        assert calls == ['start', 'stop']
+
     def test_blocking_in_hub_raises_blocking_switch_out_error(self):
         hub = get_hub()
         seen = []

@@ -685,3 +685,26 @@ def test_threads_with_and_without_hubs_share_a_lock(kind):
     ''', args=[kind], timeout=60)
     assert_ok(res)
     assert res.stdout.strip() == 'ok'
+
+
+def test_release_without_any_hub_calls_links_added_while_notifying():
+    # No hub in the process: release() calls the links itself. A link that
+    # links another while the semaphore is still free gets that one called
+    # too, before release() returns (gevent checks again after the walk).
+    from _helpers import assert_ok, run_python
+    res = run_python('''
+        from geventc.lock import Semaphore
+        from geventc.hub import _get_hub
+        calls = []
+        sem = Semaphore(0)
+        def second(s):
+            calls.append('second')
+        def first(s):
+            calls.append('first')
+            s.rawlink(second)
+        sem.rawlink(first)
+        sem.release()
+        print(calls, _get_hub() is None, sem.counter)
+    ''')
+    assert_ok(res)
+    assert res.stdout.strip() == "['first', 'second'] True 1"

@@ -17,6 +17,7 @@ COMMON = """
 import os, sys, time, errno
 import geventc as gevent
 from geventc import os as gos
+from _helpers import zombies
 
 def ticker():
     ticks = []
@@ -25,20 +26,6 @@ def ticker():
             ticks.append(1)
             gevent.sleep(0.01)
     return ticks, gevent.spawn(run)
-
-def zombies():
-    me = str(os.getpid())
-    found = []
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                with open('/proc/%s/stat' % name) as f:
-                    fields = f.read().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me and fields[0] == 'Z':
-                found.append(int(name))
-    return found
 
 def child_exits(code, after=0.0):
     # fork_and_watch child that exits with *code* after *after* seconds.
@@ -392,3 +379,59 @@ def test_close_plain_descriptors(tmp_path):
                 print(errno.errorcode[ex.errno])
     """ % str(tmp_path / 'f'))
     assert out == ['True', 'EBADF', 'EBADF']
+
+
+def test_close_does_not_close_the_descriptor_number_once_reused():
+    # close() closes late, once the greenlets it woke have run. Here the
+    # woken select() returns, the socket's own close() may close the number
+    # first and a new socket gets it: the late close must leave that
+    # socket alone (gevent's own suite does exactly this between cases).
+    out = run("""
+        import socket
+        from geventc import select as gselect
+        a, b = socket.socketpair()
+        fd = a.fileno()
+        closer = gevent.spawn(gos.close, fd)
+        print(gselect.select([fd], [], [], 3)[0] == [fd])
+        try:
+            a.close()
+        except OSError:
+            pass  # gevent's order: the late close came first
+        c, d = socket.socketpair()
+        print(c.fileno() == fd)
+        closer.join()
+        gevent.sleep(0.05)
+        c.sendall(b'still open')
+        print(d.recv(100))
+        for s in (b, c, d):
+            s.close()
+    """)
+    assert out == ['True', 'True', "b'still open'"], out
+
+
+def test_close_of_a_reused_descriptor_number_is_a_first_close():
+    # Same start as above; close() of the new socket's descriptor, while the
+    # late close of the old one may still be pending, closes it (no EBADF).
+    out = run("""
+        import socket
+        from geventc import select as gselect
+        a, b = socket.socketpair()
+        fd = a.fileno()
+        gevent.spawn(gos.close, fd)
+        gselect.select([fd], [], [], 3)
+        try:
+            a.close()
+        except OSError:
+            pass
+        c = socket.socket()
+        print(c.fileno() == fd)
+        gos.close(fd)
+        c.detach()
+        gevent.sleep(0.05)
+        try:
+            os.fstat(fd)
+        except OSError as ex:
+            print(errno.errorcode[ex.errno])
+        b.close()
+    """)
+    assert out == ['True', 'EBADF'], out

@@ -17,7 +17,7 @@ import pytest
 import geventc as gevent
 from geventc import subprocess
 
-from _helpers import assert_ok, describe, run_python
+from _helpers import assert_ok, describe, run_python, zombies
 
 pytestmark = pytest.mark.filterwarnings('error')
 
@@ -26,23 +26,6 @@ PY = sys.executable
 
 def py(code):
     return [PY, '-c', textwrap.dedent(code)]
-
-
-def zombies():
-    """This process's children that exited and were not reaped."""
-    me = str(os.getpid())
-    found = []
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % name) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me and fields[0] == 'Z':
-            found.append(int(name))
-    return found
 
 
 @pytest.fixture
@@ -609,20 +592,8 @@ def test_child_left_running_by_an_ended_thread_is_reaped(main_hub):
             t = threading.Thread(target=subprocess.run, args=(['true'],))
             t.start()
             t.join()
-        me = str(os.getpid())
-        def state_of_children():
-            found = []
-            for name in os.listdir('/proc'):
-                if name.isdigit():
-                    try:
-                        with open('/proc/%%s/stat' %% name) as f:
-                            fields = f.read().rsplit(')', 1)[1].split()
-                    except OSError:
-                        continue
-                    if fields[1] == me:
-                        found.append(fields[0])
-            return found
-        print(state_of_children())
+        from _helpers import child_states
+        print(list(child_states().values()))
     """ % main_hub)
     assert res.stdout.split('\n')[0] == '[]', describe(res)
 
@@ -638,17 +609,35 @@ def test_child_of_a_pool_worker_is_reaped_while_the_worker_idles():
         pool = gevent.get_hub().threadpool
         p = pool.apply(subprocess.Popen, (['sleep', '0.2'],))
         gevent.sleep(1)
-        me = str(os.getpid())
-        states = []
-        for name in os.listdir('/proc'):
-            if name.isdigit():
-                try:
-                    with open('/proc/%s/stat' % name) as f:
-                        fields = f.read().rsplit(')', 1)[1].split()
-                except OSError:
-                    continue
-                if fields[1] == me:
-                    states.append(fields[0])
-        print(states, pool.apply(p.wait))
+        from _helpers import child_states
+        print(list(child_states().values()), pool.apply(p.wait))
     """)
     assert res.stdout.split('\n')[0] == '[] 0', describe(res)
+
+
+@pytest.mark.geventc_only
+@pytest.mark.parametrize('how', ['wait', 'communicate'])
+def test_ctrl_c_while_waiting_gives_the_child_a_moment_then_raises(how):
+    # The stdlib's rule: on KeyboardInterrupt, wait up to 0.25 s more for
+    # the child (which got the SIGINT too), once per Popen, then re-raise.
+    # (Under gevent 26.9.0 this script dies of the interrupt instead.)
+    res = run_script("""
+        import os, signal, sys, time
+        import geventc as gevent
+        from geventc import subprocess
+        how = %r
+        pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE} if how == 'communicate' else {}
+        p = subprocess.Popen(['sleep', '5'], **pipes)
+        gevent.spawn_later(0.1, os.kill, os.getpid(), signal.SIGINT)
+        start = time.monotonic()
+        try:
+            getattr(p, how)()
+        except KeyboardInterrupt:
+            took = time.monotonic() - start
+            print('KeyboardInterrupt', 0.3 <= took < 3, p.returncode, p._sigint_wait_secs)
+        p.kill()
+        p.wait()
+        p.stdout and p.stdout.close()
+        p.stderr and p.stderr.close()
+    """ % how)
+    assert res.stdout.split('\n')[0] == 'KeyboardInterrupt True None 0', describe(res)
