@@ -20,7 +20,9 @@ pytestmark = pytest.mark.filterwarnings('error')
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
            'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
            'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject',
-           'gevent.os', 'gevent.subprocess', 'gevent.signal', 'gevent.thread', 'gevent.threading']
+           'gevent.os', 'gevent.subprocess', 'gevent.signal', 'gevent.thread', 'gevent.threading',
+           'gevent.monkey', 'gevent.time', 'gevent.baseserver', 'gevent.server', 'gevent.pywsgi',
+           'gevent.backdoor']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -66,10 +68,39 @@ EXTRA = {
                          '__implements__', '__extensions__'],
     'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
                           'config'],
+    'gevent.monkey': ['saved', 'patch_item', 'remove_item', 'is_anything_patched', 'patch_contextvars',
+                      'patch_selectors'],
+    'gevent.time': ['sleep', 'time', 'monotonic', 'perf_counter'],
+    'gevent.baseserver': ['parse_address'],
+    'gevent.server': ['DEFAULT_REUSE_ADDR'],
+    'gevent.pywsgi': ['Input', 'format_date_time', 'MAX_REQUEST_LINE', '_InvalidClientInput',
+                      '_InvalidClientRequest', '_NoopLog'],
+    'gevent.backdoor': [],
 }
 
-# gevent.monkey's __all__ names the patch_* functions, which are not there
-# yet: its bookkeeping names are checked on their own.
+# Public callables whose signatures must be gevent's (name -> module).
+SIGNATURES = {
+    'gevent.monkey': ['patch_all', 'patch_socket', 'patch_dns', 'patch_ssl', 'patch_select',
+                      'patch_selectors', 'patch_thread', 'patch_time', 'patch_os', 'patch_queue',
+                      'patch_subprocess', 'patch_signal', 'patch_sys', 'patch_builtins',
+                      'patch_contextvars', 'get_original', 'is_module_patched', 'is_object_patched',
+                      'patch_module'],
+    'gevent.baseserver': ['BaseServer.__init__', 'BaseServer.stop', 'BaseServer.serve_forever',
+                          'BaseServer.set_spawn', 'BaseServer.start'],
+    'gevent.server': ['StreamServer.__init__', 'StreamServer.get_listener', 'DatagramServer.get_listener',
+                      'StreamServer.wrap_socket_and_handle'],
+    'gevent.pywsgi': ['WSGIHandler.__init__', 'WSGIHandler.start_response', 'WSGIHandler.read_request',
+                      'WSGIHandler.get_environ', 'WSGIHandler.handle_one_request',
+                      'WSGIHandler.run_application', 'WSGIHandler.process_result',
+                      'WSGIHandler.write', 'WSGIHandler.handle_error', 'WSGIHandler.log_request',
+                      'WSGIHandler.format_request', 'WSGIHandler.finalize_headers',
+                      'Input.__init__', 'Input.read', 'Input.readline', 'Input.readlines',
+                      'LoggingLogAdapter.__init__', 'WSGIServer.__init__', 'WSGIServer.set_environ',
+                      'WSGIServer.handle'],
+    'gevent.backdoor': ['BackdoorServer.__init__', 'BackdoorServer.handle'],
+}
+
+# gevent.monkey's bookkeeping names (also in EXTRA, checked without gevent too).
 MONKEY_NAMES = ['get_original', 'is_module_patched', 'is_object_patched', 'is_anything_patched', 'patch_sys',
                 'patch_module', 'patch_item', 'remove_item', 'saved', 'MonkeyPatchWarning']
 # Names gevent's tests import from these private modules.
@@ -140,6 +171,61 @@ def test_support_module_names_exist(modname):
     mod = _ours(modname)
     missing = [n for n in PRIVATE_NAMES[modname] if not hasattr(mod, n)]
     assert not missing, '%s lacks %s' % (mod.__name__, missing)
+
+
+_SIGNATURE_PROBE = r"""
+import importlib, inspect, json, sys
+out = {}
+for spec in sys.argv[1:]:
+    modname, _, dotted = spec.partition(':')
+    obj = importlib.import_module(modname)
+    for part in dotted.split('.'):
+        obj = getattr(obj, part)
+    out[spec] = [(p.name, p.kind.name, repr(p.default)) for p in inspect.signature(obj).parameters.values()]
+print(json.dumps(out))
+"""
+
+
+def _parameters(obj):
+    import inspect
+    return [(p.name, p.kind.name, repr(p.default)) for p in inspect.signature(obj).parameters.values()]
+
+
+def _compatible(theirs, ours):
+    # gevent's parameters, in order, same kind and default; geventc may add
+    # keyword parameters with a default, but only after gevent's positional
+    # ones (so no positional call changes meaning).
+    theirs = [tuple(p) for p in theirs]
+    extra = [p for p in ours if p not in theirs]
+    kept = [p for p in ours if p in theirs]
+    if kept != theirs:
+        return False
+    positional = [p for p in theirs if p[1] in ('POSITIONAL_ONLY', 'POSITIONAL_OR_KEYWORD')]
+    last_positional = ours.index(positional[-1]) if positional else -1
+    return all(p[2] != repr(inspect_empty()) and ours.index(p) > last_positional for p in extra)
+
+
+def inspect_empty():
+    import inspect
+    return inspect.Parameter.empty
+
+
+def test_signatures_are_gevents():
+    specs = ['%s:%s' % (mod, name) for mod, names in SIGNATURES.items() for name in names]
+    res = subprocess.run([sys.executable, '-c', _SIGNATURE_PROBE] + specs,
+                         capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        pytest.skip('gevent 26.9.0 is not importable here: %s' % res.stderr[-500:])
+    differ = []
+    for spec, theirs in json.loads(res.stdout).items():
+        modname, _, dotted = spec.partition(':')
+        obj = _ours(modname)
+        for part in dotted.split('.'):
+            obj = getattr(obj, part)
+        ours = _parameters(obj)
+        if not _compatible(theirs, ours):
+            differ.append('%s: gevent %s, geventc %s' % (spec, theirs, ours))
+    assert not differ, '\n'.join(differ)
 
 
 def test_identities_across_modules():
