@@ -120,13 +120,6 @@ def patch_item(module, attr, newitem):
     setattr(module, attr, newitem)
 
 
-def patch_sys(stdin=True, stdout=True, stderr=True):  # noqa: ARG001
-    """Leave ``sys.stdin``/``stdout``/``stderr`` as they are, as gevent
-    26.9.0 does: streams that go through a thread pool hang the
-    interpreter's final flush of stdout and stderr at exit."""
-    return None
-
-
 def remove_item(module, attr):
     """Delete ``module.attr`` (if present), recording the original."""
     olditem = getattr(module, attr, _MISSING)
@@ -317,6 +310,52 @@ def patch_contextvars():
 def patch_builtins():
     """Does nothing, as in gevent 26.9.0: Python 3's import locks are per
     module and greenlet-safe."""
+
+
+@_ignores_DoNotPatch
+def patch_sys(stdin=True, stdout=True, stderr=True):
+    """Make ``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` cooperative: their
+    reads and writes run in the hub's thread pool
+    (:class:`geventc.fileobject.FileObjectThread`), so a greenlet waiting for
+    a line of input does not stop the others. ``patch_all(sys=True)`` calls it.
+
+    gevent 26.9.0 made this a no-op because the interpreter's final flush of
+    stdout and stderr then needed the thread pool and hung; here the
+    original streams are put back (and flushed) when the interpreter begins
+    to exit, so the final flush is a plain one."""
+    from geventc.fileobject import FileObjectThread
+    patched = False
+    for name, wanted in (('stdin', stdin), ('stdout', stdout), ('stderr', stderr)):
+        original = getattr(sys, name)
+        if wanted and original is not None and not isinstance(original, FileObjectThread):
+            patch_item(sys, name, FileObjectThread(original, close=False))
+            patched = True
+    if patched:
+        _restore_sys_streams_at_exit()
+
+
+_sys_streams_restorer = []
+
+
+def _restore_sys_streams_at_exit():
+    if _sys_streams_restorer:
+        return
+    import atexit
+
+    def restore():
+        originals = saved.get('sys', {})
+        for name in ('stdin', 'stdout', 'stderr'):
+            original = originals.get(name)
+            if original is None:
+                continue
+            current = getattr(sys, name)
+            try:
+                current.flush()
+            except Exception:  # a closed pipe: the plain flush below says so
+                pass
+            setattr(sys, name, original)
+    atexit.register(restore)
+    _sys_streams_restorer.append(restore)
 
 
 @_ignores_DoNotPatch

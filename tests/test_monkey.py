@@ -350,3 +350,32 @@ def test_requests_imported_before_patch_all_is_cooperative():
         print('ok')
     ''', timeout=60)
     assert out.strip() == 'ok'
+
+
+@geventc_only   # gevent 26.9.0's patch_sys does nothing
+def test_patch_sys_reads_stdin_cooperatively_and_exits_cleanly():
+    code = textwrap.dedent('''
+        from geventc import monkey; monkey.patch_all(sys=True)
+        import sys, geventc
+        from geventc.fileobject import FileObjectThread
+        assert isinstance(sys.stdin, FileObjectThread) and isinstance(sys.stdout, FileObjectThread)
+        order = []
+        def reader():
+            order.append('read ' + input().strip())
+        def ticker():
+            for i in range(3):
+                order.append('tick'); geventc.sleep(0.02)
+        geventc.joinall([geventc.spawn(reader), geventc.spawn(ticker)])
+        print(order)
+        sys.stdout.write('unflushed at exit')   # the interpreter's final flush must not hang
+    ''')
+    env = dict(os.environ)
+    env.pop('GEVENTC_TEST_IMPL', None)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
+    proc = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    import time
+    time.sleep(0.3)          # the reader waits; the ticker must run meanwhile
+    out, err = proc.communicate('hello\n', timeout=30)
+    assert proc.returncode == 0, err
+    assert out == "['tick', 'tick', 'tick', 'read hello']\nunflushed at exit", (out, err)
