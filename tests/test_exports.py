@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings('error')
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
            'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
            'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject',
-           'gevent.os', 'gevent.subprocess', 'gevent.signal']
+           'gevent.os', 'gevent.subprocess', 'gevent.signal', 'gevent.time', 'gevent.contextvars']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -54,6 +54,10 @@ EXTRA = {
                           '_set_inheritable', '_fork_exec', '_posixsubprocess', '_use_posix_spawn',
                           '_USE_POSIX_SPAWN'],
     'gevent.signal': ['signal', 'getsignal', 'set_wakeup_fd', 'SIGCHLD', 'SIG_DFL', 'SIG_IGN'],
+    'gevent.time': ['sleep', 'time', 'monotonic', 'perf_counter', 'struct_time', 'strftime',
+                    'localtime', 'gmtime', 'time_ns', '__implements__', '__imports__'],
+    'gevent.contextvars': ['ContextVar', 'Context', 'Token', 'copy_context', '__implements__',
+                           '__stdlib_expected__'],
     'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
                           'config'],
 }
@@ -171,3 +175,18 @@ def test_process_modules_implement_what_monkey_patches(modname, names):
     missing = [n for n in mod.__implements__ + getattr(mod, '__extensions__', []) if not hasattr(mod, n)]
     assert not missing
     assert set(mod.__implements__) <= set(mod.__all__)
+
+
+@pytest.mark.parametrize('modname', ['gevent.time', 'gevent.contextvars'])
+def test_monkey_lists_match_gevents(modname, gevent_names):
+    # monkey patches exactly these names into the standard library module.
+    probe = subprocess.run(
+        [sys.executable, '-c', 'import importlib, json, sys; m = importlib.import_module(sys.argv[1]); '
+         'print(json.dumps([sorted(m.__implements__), sorted(m.__all__)]))', modname],
+        capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip('gevent 26.9.0 is not importable here: %s' % probe.stderr[-500:])
+    implements, all_names = json.loads(probe.stdout)
+    mod = _ours(modname)
+    assert sorted(mod.__implements__) == implements
+    assert sorted(mod.__all__) == all_names
