@@ -1,17 +1,31 @@
-"""Monkey-patching infrastructure (gevent's ``gevent.monkey``): the record
-of what was patched, access to the originals, and patching a module from a
-geventc module's ``__implements__``.
+"""Make the standard library cooperative (gevent's ``gevent.monkey``).
 
-This is the part other code builds on; the ``patch_*`` functions and
-``patch_all`` are not provided yet (``geventc.monkey.patch_all`` is an
-AttributeError until they are), except ``patch_sys``, which does nothing
-(as gevent's).
+``from geventc import monkey; monkey.patch_all()`` as early as possible
+(before other imports, on the main thread, while single-threaded) replaces,
+in place, the blocking parts of the standard library with geventc's
+cooperative ones: sockets, DNS, ssl, select/selectors, time.sleep,
+threads and their locks, os.fork/waitpid, subprocess, signal, queue.
+
+Querying: :func:`is_module_patched`, :func:`is_object_patched`,
+:func:`get_original`. Events (:mod:`geventc.events`) are sent while patching
+and the ``gevent.plugins.monkey.*`` entry points are called, as gevent does;
+:func:`patch_module` patches other modules the same way.
+
+``python -m geventc.monkey [options] script|--module mod args...`` runs a
+program patched (see :func:`main`).
+
+Patching late is safer than with gevent: ``ssl`` imported first does not
+lead to RecursionError, and the stdlib ``SSLContext`` that earlier imports
+hold is made to wrap cooperative sockets.
 """
 import sys
 
 __all__ = [
-    'get_original', 'is_module_patched', 'is_object_patched',
-    'patch_module', 'patch_sys', 'MonkeyPatchWarning',
+    'patch_all', 'patch_builtins', 'patch_dns', 'patch_os', 'patch_queue', 'patch_select',
+    'patch_signal', 'patch_socket', 'patch_ssl', 'patch_subprocess', 'patch_sys',
+    'patch_thread', 'patch_time',
+    'get_original', 'is_module_patched', 'is_object_patched', 'patch_module',
+    'main', 'MonkeyPatchWarning',
 ]
 
 #: module name -> {attribute name: the original object} for what was patched
@@ -259,3 +273,380 @@ def _patch_module(name, items=None, _warnings=None, _patch_kwargs=None,
                          _call_hooks=False)
             saved[alternate_name] = saved[target_name]
     return source, target
+
+
+# -- the patch functions -------------------------------------------------------------
+
+@_ignores_DoNotPatch
+def patch_os():
+    """Replace :func:`os.fork` with :func:`geventc.fork` and, on POSIX,
+    :func:`os.waitpid` with :func:`geventc.os.waitpid` (unless
+    ``GEVENT_NOWAITPID`` is set). Use with :func:`patch_signal` for SIGCHLD
+    handling (``patch_all`` does both)."""
+    _patch_module('os')
+
+
+@_ignores_DoNotPatch
+def patch_queue():
+    """Replace ``SimpleQueue``, ``PriorityQueue``, ``LifoQueue`` and
+    ``Queue`` in :mod:`queue` (``Queue`` stays the stdlib's when
+    ``GEVENT_MONKEY_DISABLE_QUEUE_QUEUE`` is true)."""
+    import os
+    from geventc._config import validate_bool
+    items = ['SimpleQueue', 'PriorityQueue', 'LifoQueue']
+    if not validate_bool(os.environ.get('GEVENT_MONKEY_DISABLE_QUEUE_QUEUE', 'false')):
+        items.append('Queue')
+    _patch_module('queue', items=items)
+
+
+@_ignores_DoNotPatch
+def patch_time():
+    """Replace :func:`time.sleep` with :func:`geventc.sleep`."""
+    _patch_module('time')
+
+
+@_ignores_DoNotPatch
+def patch_contextvars():
+    """Does nothing, as in gevent 26.9.0: greenlet switches the native
+    context variables with each greenlet, so :mod:`contextvars` already
+    gives every greenlet its own context."""
+    return
+
+
+@_ignores_DoNotPatch
+def patch_builtins():
+    """Does nothing, as in gevent 26.9.0: Python 3's import locks are per
+    module and greenlet-safe."""
+
+
+@_ignores_DoNotPatch
+def patch_thread(threading=True, _threading_local=True, Event=True, logging=True,
+                 existing_locks=True, _warnings=None):
+    """patch_thread(threading=True, _threading_local=True, Event=True, logging=True, existing_locks=True) -> None
+
+    Make :mod:`_thread` (and, with *threading*, :mod:`threading`) greenlet
+    based: new "threads" are greenlets, locks are geventc's. With *Event*,
+    ``threading.Event`` is :class:`geventc.event.Event`; with
+    *_threading_local*, ``_threading_local.local`` is :class:`geventc.local.local`;
+    with *logging*, the locks of already configured logging handlers are
+    replaced; with *existing_locks*, locks already held by this (single)
+    thread stay releasable."""
+    from geventc._patch_thread import patch_thread as _patch_thread
+    _patch_thread(threading=threading, _threading_local=_threading_local, Event=Event,
+                  logging=logging, existing_locks=existing_locks, _warnings=_warnings)
+
+
+@_ignores_DoNotPatch
+def patch_socket(dns=True, aggressive=True):
+    """Replace :mod:`socket`'s socket class and functions with geventc's
+    cooperative ones; with *dns*, also the name-resolution functions."""
+    from geventc import socket
+    if dns:
+        items = socket.__implements__
+    else:
+        items = [name for name in socket.__implements__ if name not in socket.__dns__]
+    _patch_module('socket', items=items)
+    if aggressive and 'ssl' not in socket.__implements__:
+        remove_item(socket, 'ssl')
+
+
+@_ignores_DoNotPatch
+def patch_dns():
+    """Replace only :mod:`socket`'s name-resolution functions."""
+    from geventc import socket
+    _patch_module('socket', items=socket.__dns__)
+
+
+@_ignores_DoNotPatch
+def patch_ssl(_warnings=None, _first_time=True):
+    """patch_ssl() -> None
+
+    Replace :class:`ssl.SSLContext`, :class:`ssl.SSLSocket` and the
+    wrapping functions of :mod:`ssl` with cooperative versions.
+
+    Unlike gevent, patching after :mod:`ssl` was imported is safe: the
+    stdlib's own ``SSLContext`` (which modules imported earlier may still
+    hold, and which their subclasses inherit from) is retrofitted to make
+    cooperative sockets and never recurses in its property setters. The
+    warning names the references that still point at the stdlib's class,
+    and which of them could not be retrofitted."""
+    may_need_warning = (_first_time and 'ssl' in sys.modules
+                        and hasattr(sys.modules['ssl'], 'SSLContext'))
+    source, _ = _patch_module('ssl', _warnings=_warnings)
+    if may_need_warning:
+        message = _ssl_late_patch_message(source)
+        if message:
+            _queue_warning(message, _warnings)
+
+
+def _module_references(obj, excluding):
+    """``(module name, file)`` of every imported module whose globals hold
+    *obj*, except the modules named in *excluding*."""
+    found = set()
+    for name, module in list(sys.modules.items()):
+        namespace = getattr(module, '__dict__', None)
+        if not namespace or name in excluding or name.startswith(('geventc.', 'gevent.')):
+            continue
+        for value in list(namespace.values()):
+            if value is obj:
+                found.add((namespace.get('__name__', name), namespace.get('__file__', '<unknown>')))
+                break
+    return found
+
+
+def _ssl_late_patch_message(source):
+    original = source.orig_SSLContext
+    modules = sorted(_module_references(original, excluding=('ssl', 'geventc.ssl', '__mp_main__')))
+    subclasses = [cls for cls in _all_subclasses(original)
+                  if not cls.__module__.startswith(('geventc.', 'gevent.'))
+                  and cls is not source.SSLContext]
+    stuck = [cls for cls in subclasses if not source._retrofit_subclass(cls)]
+    if not modules and not subclasses:
+        return None
+    parts = ['Monkey-patching ssl after ssl has already been imported. '
+             'The stdlib SSLContext they use now makes cooperative sockets '
+             '(see https://github.com/gevent/gevent/issues/1016). ']
+    if modules:
+        parts.append('Modules that had direct imports (NOT patched, still the stdlib class): %s. '
+                     % (['%s (%s)' % ref for ref in modules],))
+    if subclasses:
+        parts.append('Subclasses (NOT patched, still subclasses of the stdlib class): %s. '
+                     % ([str(cls) for cls in subclasses],))
+    if stuck:
+        parts.append('Could not be made cooperative (they choose their own socket class '
+                     'or wrap_socket): %s.' % ([str(cls) for cls in stuck],))
+    else:
+        parts.append('All of them were made cooperative.')
+    return ''.join(parts)
+
+
+def _all_subclasses(cls):
+    seen = []
+    pending = list(type.__subclasses__(cls))
+    while pending:
+        sub = pending.pop()
+        if sub not in seen:
+            seen.append(sub)
+            pending.extend(type.__subclasses__(sub))
+    return seen
+
+
+@_ignores_DoNotPatch
+def patch_select(aggressive=True):
+    """Replace :func:`select.select` and :class:`select.poll`; with
+    *aggressive*, remove the blocking ``epoll``, ``kqueue``, ``kevent`` and
+    ``devpoll``."""
+    _patch_module('select', _patch_kwargs={'aggressive': aggressive})
+
+
+@_ignores_DoNotPatch
+def patch_selectors(aggressive=True):
+    """Replace :class:`selectors.DefaultSelector` with
+    :class:`geventc.selectors.GeventSelector`; with *aggressive*, remove
+    ``EpollSelector``, ``KqueueSelector`` and ``DevpollSelector``."""
+    _patch_module('selectors', _patch_kwargs={'aggressive': aggressive})
+
+
+@_ignores_DoNotPatch
+def patch_subprocess():
+    """Replace :class:`subprocess.Popen`, ``call``, ``check_call``,
+    ``check_output`` and ``run`` with cooperative versions."""
+    _patch_module('subprocess')
+
+
+@_ignores_DoNotPatch
+def patch_signal():
+    """Make :func:`signal.signal` work with a patched :mod:`os` (SIGCHLD
+    handlers keep being called while geventc reaps children). Use with
+    :func:`patch_os` (``patch_all`` does both)."""
+    _patch_module('signal')
+
+
+# -- patch_all ----------------------------------------------------------------------
+
+_SETTINGS_KEY = '_gevent_saved_patch_all_module_settings'
+
+
+def _check_repatching(**module_settings):
+    # Later calls only add patches: what is patched stays patched.
+    warnings_ = []
+    del module_settings['kwargs']
+    current = saved.setdefault(_SETTINGS_KEY, {})
+    first_time = not current
+    if not first_time and current != module_settings:
+        _queue_warning('Patching more than once will result in the union of all True'
+                       ' parameters being patched', warnings_)
+    to_patch = {}
+    for name, value in module_settings.items():
+        if name not in current:
+            to_patch[name] = current[name] = value
+        elif value and not current[name]:
+            to_patch[name] = current[name] = True
+    return warnings_, first_time, to_patch
+
+
+def _subscribe_signal_os(will_patch_all):
+    if will_patch_all.will_patch_module('signal') and not will_patch_all.will_patch_module('os'):
+        _queue_warning('Patching signal but not os will result in SIGCHLD handlers'
+                       ' installed after this not being called and os.waitpid may not'
+                       ' function correctly if gevent.subprocess is used. This may raise an'
+                       ' error in the future.', will_patch_all._warnings)
+
+
+def patch_all(socket=True, dns=True, time=True, select=True, thread=True, os=True, ssl=True,
+              subprocess=True, sys=False, aggressive=True, Event=True,
+              builtins=True, signal=True, queue=True, contextvars=True, **kwargs):
+    """Do all the default patching (every ``patch_*`` function here).
+
+    Calling it again only adds patches (with a warning when the arguments
+    differ). *kwargs* are passed to event subscribers and plugins. Returns
+    True when patching ran, False when a subscriber cancelled it (None when
+    there was nothing left to patch)."""
+    warnings_, first_time, settings = _check_repatching(**locals())
+    if not settings:
+        _process_warnings(warnings_)
+        return None
+    # As in gevent, a call that adds anything applies all of its own
+    # arguments again (each patch is idempotent).
+    from geventc import events
+    try:
+        will = events.GeventWillPatchAllEvent(settings, kwargs)
+        _notify_patch(will, warnings_)
+        _subscribe_signal_os(will)
+    except events.DoNotPatch:
+        return False
+    if os:
+        patch_os()
+    if thread:
+        patch_thread(Event=Event, _warnings=warnings_)
+    if time:
+        patch_time()
+    if sys:
+        patch_sys()
+    if socket:
+        patch_socket(dns=dns, aggressive=aggressive)
+    if select:
+        patch_select(aggressive=aggressive)
+        patch_selectors(aggressive=aggressive)
+    if ssl:
+        patch_ssl(_warnings=warnings_, _first_time=first_time)
+    if subprocess:
+        patch_subprocess()
+    if builtins:
+        patch_builtins()
+    if signal:
+        patch_signal()
+    if queue:
+        patch_queue()
+    if contextvars:
+        patch_contextvars()
+    _notify_patch(events.GeventDidPatchBuiltinModulesEvent(settings, kwargs), warnings_)
+    _notify_patch(events.GeventDidPatchAllEvent(settings, kwargs), warnings_)
+    _process_warnings(warnings_)
+    return True
+
+
+# -- python -m geventc.monkey ---------------------------------------------------------
+
+def _script_help():
+    import inspect
+    patch_all_args = inspect.getfullargspec(patch_all).args
+    modules = [name for name in patch_all_args if 'patch_' + name in globals()]
+    text = """geventc.monkey - monkey patch the standard modules to use geventc.
+
+USAGE: ``python -m geventc.monkey [MONKEY OPTIONS] [--module] (script|module) [SCRIPT OPTIONS]``
+
+If no MONKEY OPTIONS are present, monkey patches all the modules as if by calling ``patch_all()``.
+You can exclude a module with --no-<module>, e.g. --no-thread. You can
+specify a module to patch with --<module>, e.g. --socket. In the latter
+case only the modules specified on the command line will be patched.
+
+The default behavior is to execute the script passed as argument. If you wish
+to run a module instead, pass the `--module` argument before the module name.
+
+The target runs with the ``gevent`` alias installed (``import gevent`` gives geventc).
+
+MONKEY OPTIONS: ``--verbose %s``""" % ', '.join('--[no-]%s' % name for name in modules)
+    return text, patch_all_args, modules
+
+
+def main():
+    """``python -m geventc.monkey [options] script_or_module args...``:
+    patch, then run the target as ``__main__`` (as ``python script`` or
+    ``python -m module`` would, with the same ``sys.argv[1:]``)."""
+    script_help, patch_all_args, modules = _script_help()
+    args = {}
+    argv = sys.argv[1:]
+    verbose = False
+    as_module = False
+    while argv and argv[0].startswith('--'):
+        option = argv[0][2:]
+        if option == 'verbose':
+            verbose += 1
+        elif option == 'module':
+            as_module = True
+        elif option.startswith('no-') and option[3:] in patch_all_args:
+            args[option[3:]] = False
+        elif option in patch_all_args:
+            args[option] = True
+            # Naming one module means: only the named ones.
+            if option in modules:
+                for module in modules:
+                    args.setdefault(module, False)
+        else:
+            sys.exit(script_help + '\n\n' + 'Cannot patch %r' % option)
+        del argv[0]
+    if verbose:
+        import os
+        import pprint
+        print('geventc.monkey.patch_all(%s)' % ', '.join('%s=%s' % item for item in args.items()))
+        print('sys.version=%s' % (sys.version.strip().replace('\n', ' '),))
+        print('sys.path=%s' % pprint.pformat(sys.path))
+        print('sys.modules=%s' % pprint.pformat(sorted(sys.modules.keys())))
+        print('cwd=%s' % os.getcwd())
+    if not argv:
+        print(script_help)
+        return None
+    target = argv[0]
+    if not as_module:
+        import os
+        if not os.path.exists(target):
+            # One line, as the interpreter itself says it.
+            sys.stderr.write("%s: can't open file %r: [Errno 2] No such file or directory\n"
+                             % (sys.executable, os.path.abspath(target)))
+            sys.exit(2)
+    sys.argv[:] = argv
+    try:
+        from geventc.alias import install_as_gevent
+        install_as_gevent()
+    except RuntimeError:
+        pass  # the real gevent is already imported: leave it be
+    patch_all(**args)
+    import runpy
+    if as_module:
+        return runpy.run_module(target, run_name='__main__', alter_sys=True)
+    return runpy.run_path(target, run_name='__main__')
+
+
+def _run_as_main():
+    # ``python -m geventc.monkey`` executes this file as ``__main__``;
+    # everything else imports it as ``geventc.monkey``. Make both one module,
+    # so there is one record of what was patched.
+    this = sys.modules[__name__]
+    names = ['geventc.monkey']
+    spec = globals().get('__spec__')
+    if spec is not None and spec.name not in names:
+        names.append(spec.name)
+    existing = sys.modules.get('geventc.monkey')
+    if existing is not None and existing is not this:
+        return existing.main()
+    for name in names:
+        sys.modules[name] = this
+        package = sys.modules.get(name.rpartition('.')[0])
+        if package is not None:
+            setattr(package, 'monkey', this)
+    return main()
+
+
+if __name__ == '__main__':
+    _run_as_main()

@@ -289,3 +289,11 @@ class poll(object):
 
         watch = [(fd, _ev_flags(mask)) for fd, mask in masks.items() if _ev_flags(mask)]
         return _wait_for_ready(check, watch, timeout, seen, [])
+
+
+def _gevent_do_monkey_patch(patch_request):
+    patch_request.default_patch_items()
+    if patch_request.patch_kwargs.get('aggressive', True):
+        # Blocking multiplexers go: code that probes for them (asyncore,
+        # selectors) then falls back to the cooperative select/poll.
+        patch_request.remove_item('epoll', 'kqueue', 'kevent', 'devpoll')

@@ -129,3 +129,26 @@ class GeventSelector(_BaseSelectorImpl):
 
 
 DefaultSelector = GeventSelector
+
+
+def _gevent_do_monkey_patch(patch_request):
+    patch_request.default_patch_items()
+    selectors = patch_request.target_module
+    # SelectSelector calls ``self._select(...)``; a plain function stored
+    # there would be bound as a method, so wrap the cooperative select.
+    original_select = patch_request.get_original('select', 'select')
+    if getattr(selectors.SelectSelector, '_select', None) in (original_select, __select__.select):
+        from geventc.select import select as cooperative_select
+
+        def _select(self, *args, **kwargs):  # noqa: ARG001
+            return cooperative_select(*args, **kwargs)
+        _select._gevent_monkey = True
+        selectors.SelectSelector._select = _select
+    if patch_request.patch_kwargs.get('aggressive', True):
+        # Defined (when selectors was imported before select was patched)
+        # over the blocking epoll/kqueue/devpoll: they would block.
+        patch_request.remove_item(selectors, 'EpollSelector', 'KqueueSelector', 'DevpollSelector')
+        selectors.DefaultSelector = GeventSelector
+    if hasattr(selectors, 'PollSelector') and hasattr(selectors.PollSelector, '_selector_cls'):
+        from geventc.select import poll
+        selectors.PollSelector._selector_cls = poll

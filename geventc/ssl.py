@@ -92,10 +92,11 @@ class SSLContext(orig_SSLContext):
             server_hostname=server_hostname, _context=self, _session=session)
 
 
-for _name in ('options', 'verify_flags', 'verify_mode', 'minimum_version', 'maximum_version',
-              '_msg_callback'):
-    if isinstance(getattr(orig_SSLContext, _name, None), property):
-        setattr(SSLContext, _name, _patch_safe_property(_name))
+_SAFE_PROPERTIES = [name for name in ('options', 'verify_flags', 'verify_mode',
+                                       'minimum_version', 'maximum_version', '_msg_callback')
+                    if isinstance(getattr(orig_SSLContext, name, None), property)]
+for _name in _SAFE_PROPERTIES:
+    setattr(SSLContext, _name, _patch_safe_property(_name))
 del _name
 
 
@@ -493,6 +494,27 @@ class SSLSocket(socket):
 
 
 SSLContext.sslsocket_class = SSLSocket
+
+
+def _gevent_did_monkey_patch(target_module, *_args, **_kwargs):
+    # Modules imported before patching may hold the stdlib's SSLContext
+    # (``from ssl import SSLContext``) or subclass it. Retrofit the stdlib
+    # class itself: its contexts wrap into cooperative sockets, and its
+    # property setters no longer recurse through the patched module global
+    # (gevent#1016). Classes that choose their own socket class are left as
+    # they are; monkey.patch_ssl names them.
+    if orig_SSLContext.sslsocket_class is not SSLSocket:
+        orig_SSLContext.sslsocket_class = SSLSocket
+        for name in _SAFE_PROPERTIES:
+            setattr(orig_SSLContext, name, getattr(SSLContext, name))
+
+
+def _retrofit_subclass(cls):
+    # Whether *cls* (a subclass of the stdlib's SSLContext made before
+    # patching) now wraps into cooperative sockets.
+    return (cls.sslsocket_class is SSLSocket
+            and getattr(cls, 'wrap_socket', None) in (orig_SSLContext.wrap_socket,
+                                                      SSLContext.wrap_socket))
 
 
 def wrap_socket(sock, keyfile=None, certfile=None, server_side=False, cert_reqs=CERT_NONE,

@@ -8,6 +8,8 @@ import _thread as __thread__
 from geventc._hub import Lock as LockType, getcurrent, GreenletExit, get_hub, spawn_raw
 from geventc.local import local as _local
 
+__target__ = '_thread'
+
 __implements__ = ['allocate_lock', 'get_ident', 'exit', 'LockType', 'stack_size',
                   'start_new_thread', '_local']
 # The stdlib's own, as gevent's: the deprecated aliases (allocate,

@@ -460,12 +460,6 @@ def test_monkey_patch_warning_is_a_runtime_warning():
 
 
 @pytest.mark.geventc_only
-def test_patch_all_is_not_pretended():
-    # Until the patch functions exist, asking for them must fail loudly.
-    from geventc import monkey
-    assert not hasattr(monkey, 'patch_all')
-
-
 # -- util ----------------------------------------------------------------------------
 
 def test_wrap_errors():
