@@ -28,6 +28,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.errno cimport errno, EBADF
 from libc.stdlib cimport realloc, free
+from cpython.pythread cimport PyThread_get_thread_ident
 from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
@@ -54,9 +55,15 @@ cdef object _traceback():
     return traceback
 
 
-cdef bint _in_main_thread() except -1:
-    import threading
-    return threading.current_thread() is threading.main_thread()
+# The main thread, natively: threading may not be importable when a loop is
+# made (monkey.patch_thread imports it after patching _thread, and its import
+# takes a lock, which makes the hub). As threading does, the thread that
+# forked is the child's main thread.
+cdef unsigned long _main_ident = PyThread_get_thread_ident()
+
+
+cdef inline bint _in_main_thread():
+    return PyThread_get_thread_ident() == _main_ident
 
 PyGreenlet_Import()
 
@@ -469,8 +476,9 @@ cdef class loop:
     # -- Python signals ---------------------------------------------------
 
     cdef int _install_signal_wakeup(self) except -1:
-        import socket
-        rsock, wsock = socket.socketpair()
+        # The C module's: cheaper to import, and never a monkey-patched one.
+        import _socket
+        rsock, wsock = _socket.socketpair()
         rsock.setblocking(False)
         wsock.setblocking(False)
         try:
@@ -1105,6 +1113,8 @@ cdef void _sigwake_cb(libev.ev_loop* ptr, libev.ev_io* w, int revents) noexcept:
 
 
 def _after_fork_in_child():
+    global _main_ident
+    _main_ident = PyThread_get_thread_ident()
     for lp in list(_live_loops):
         try:
             (<loop>lp)._after_fork()

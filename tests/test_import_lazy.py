@@ -109,3 +109,26 @@ def test_what_is_left_for_later_still_works_when_needed():
     assert res.stdout.strip() == 'ValueError True'
     assert 'Traceback (most recent call last)' in res.stderr
     assert "ValueError: printed by the hub" in res.stderr
+
+
+@pytest.mark.parametrize('starter', ['monitor', 'threadpool'])
+def test_threading_imported_later_still_knows_the_main_thread(starter):
+    # threading takes whichever thread imports it first for the main thread;
+    # if that were one of geventc's native threads, the interpreter would
+    # wait for it forever at exit.
+    res = assert_ok(run_python('''
+        import sys, time, _thread
+        import geventc
+        main = _thread.get_ident()
+        if sys.argv[1] == 'monitor':
+            geventc.spawn(time.sleep, 0.3).join()   # the monitor reports, in its thread
+            geventc.sleep(0.05)
+        else:
+            geventc.get_hub().threadpool.apply(__import__, ('threading',))
+        import threading
+        print(threading.main_thread().ident == main, threading.current_thread() is threading.main_thread())
+    ''', args=[starter], extra_env={'GEVENT_MONITOR_THREAD_ENABLE': '1',
+                                   'GEVENT_MAX_BLOCKING_TIME': '0.1'}))
+    assert res.stdout.strip().splitlines()[-1] == 'True True'
+    if starter == 'monitor':
+        assert 'appears to be blocked' in res.stdout + res.stderr  # the monitor did run
