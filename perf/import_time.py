@@ -27,6 +27,8 @@ import subprocess
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Where geventc is imported from (--geventc-root: another checkout, to compare).
+GEVENTC_ROOT = REPO_ROOT
 
 # name, title, statement per implementation, target ratio (issue 12, Speed)
 SCENARIOS = [
@@ -59,7 +61,7 @@ PATCH_ALL_PROBE = "import geventc.monkey; print(hasattr(geventc.monkey, 'patch_a
 def child_env(impl):
     env = dict(os.environ)
     if impl == 'geventc':
-        env['PYTHONPATH'] = os.pathsep.join(filter(None, [REPO_ROOT, env.get('PYTHONPATH')]))
+        env['PYTHONPATH'] = os.pathsep.join(filter(None, [GEVENTC_ROOT, env.get('PYTHONPATH')]))
     else:
         # A PYTHONPATH naming a geventc checkout must not matter to gevent.
         env.pop('PYTHONPATH', None)
@@ -172,7 +174,11 @@ def main(argv=None):
                         help='breakdown: show modules whose cumulative time is at least this many ms')
     parser.add_argument('--top', type=int, default=12, help='breakdown: the N largest self times')
     parser.add_argument('--json', metavar='FILE', help='write the samples and summary here')
+    parser.add_argument('--geventc-root', metavar='DIR', default=REPO_ROOT,
+                        help='import geventc from this checkout (built in place); default: this one')
     args = parser.parse_args(argv)
+    global GEVENTC_ROOT
+    GEVENTC_ROOT = os.path.abspath(args.geventc_root)
     if args.runs < 1:
         parser.error('--runs must be at least 1')
 
@@ -206,6 +212,7 @@ def main(argv=None):
 
     print('%d runs per cell, medians (min-max), ratio = geventc / gevent; "!" misses the target'
           % args.runs)
+    print('geventc from %s' % GEVENTC_ROOT)
     print(header)
     for line in lines:
         print(line)
