@@ -50,7 +50,27 @@ __all__ = [
     'spawn', 'spawn_later', 'spawn_raw', 'wait', 'with_timeout',
 ]
 
-# `geventc.signal` is both a module (gevent's cooperative signal API) and,
-# as in gevent 0.13, a callable installing a handler: importing the module
-# here makes the package attribute that module; its class makes it callable.
-from geventc import signal  # noqa: E402
+# Submodules that are attributes of the package without being imported by
+# name: those `import gevent` leaves on gevent (the code written for it says
+# `gevent.hub.Hub` after a bare `import gevent`), plus `signal` and `monkey`.
+# They are imported on first use, so `import geventc` stays cheap (issue 12).
+# `geventc.signal` is both a module (gevent's cooperative signal API) and, as
+# in gevent 0.13, a callable installing a handler: the module's class makes
+# it callable.
+_LAZY_SUBMODULES = frozenset([
+    'hub', 'event', 'timeout', 'greenlet', 'exceptions',
+    '_compat', '_greenlet_primitives', '_hub_local', '_ident', '_interfaces',
+    'signal', 'monkey',
+])
+
+
+def __getattr__(name):
+    if name not in _LAZY_SUBMODULES:
+        raise AttributeError("module 'geventc' has no attribute %r" % (name,))
+    fullname = __name__ + '.' + name
+    __import__(fullname)
+    return _sys.modules[fullname]
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_SUBMODULES)

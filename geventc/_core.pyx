@@ -28,6 +28,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.errno cimport errno, EBADF
 from libc.stdlib cimport realloc, free
+from cpython.pythread cimport PyThread_get_thread_ident
 from posix.fcntl cimport fcntl, F_GETFD
 from posix.signal cimport sigaction_t, sigaction
 
@@ -39,13 +40,30 @@ from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_S
 
 import os as _os
 import sys as _sys
-import signal as _signal_mod
-import socket as _socket_mod
-import threading as _threading
-import traceback as _traceback
-import weakref as _weakref
+# The C modules, not signal/socket/threading/traceback/weakref: `import
+# geventc` must stay cheap (issue 12), and those are needed only when a loop
+# is made or an error is printed; they are imported there.
+import _signal as _signal_mod
+import _weakref
+from _weakrefset import WeakSet as _WeakSet
 from greenlet import GreenletExit as _GreenletExit, getcurrent as _getcurrent
 from geventc import _children
+
+
+cdef object _traceback():
+    import traceback
+    return traceback
+
+
+# The main thread, natively: threading may not be importable when a loop is
+# made (monkey.patch_thread imports it after patching _thread, and its import
+# takes a lock, which makes the hub). As threading does, the thread that
+# forked is the child's main thread.
+cdef unsigned long _main_ident = PyThread_get_thread_ident()
+
+
+cdef inline bint _in_main_thread():
+    return PyThread_get_thread_ident() == _main_ident
 
 PyGreenlet_Import()
 
@@ -287,7 +305,7 @@ cdef class Wakeable:
         return WAKE_DONE
 
     cdef int wake_error(self, object target) noexcept:
-        _traceback.print_exc()
+        _traceback().print_exc()
         return 0
 
 
@@ -343,7 +361,7 @@ cdef class callback:
         return '<%s at 0x%x %s>' % (type(self).__name__, id(self), state)
 
 
-cdef object _live_loops = _weakref.WeakSet()
+cdef object _live_loops = _WeakSet()
 cdef object _default_loop_ref = None
 
 
@@ -378,7 +396,7 @@ cdef class loop:
         # libev would re-read LIBEV_FLAGS as a number; it was parsed above.
         c_flags |= libev.EVFLAG_NOENV
         if default is None:
-            default = _threading.current_thread() is _threading.main_thread()
+            default = _in_main_thread()
         if default:
             current = _default_loop_ref() if _default_loop_ref is not None else None
             if current is not None and (<loop>current)._ptr != NULL \
@@ -404,7 +422,7 @@ cdef class loop:
         libev.ev_unref(self._ptr)
         self._sigwake_sockets = None
         self._old_wakeup_fd = None
-        if self._default and _threading.current_thread() is _threading.main_thread():
+        if self._default and _in_main_thread():
             self._install_signal_wakeup()
         _live_loops.add(self)
 
@@ -419,7 +437,7 @@ cdef class loop:
         self._origflags = owner._origflags
         self._default = True
         if owner._aliases is None:
-            owner._aliases = _weakref.WeakSet()
+            owner._aliases = _WeakSet()
         owner._aliases.add(self)
         return 0
 
@@ -458,7 +476,9 @@ cdef class loop:
     # -- Python signals ---------------------------------------------------
 
     cdef int _install_signal_wakeup(self) except -1:
-        rsock, wsock = _socket_mod.socketpair()
+        # The C module's: cheaper to import, and never a monkey-patched one.
+        import _socket
+        rsock, wsock = _socket.socketpair()
         rsock.setblocking(False)
         wsock.setblocking(False)
         try:
@@ -536,7 +556,7 @@ cdef class loop:
             pass
         except BaseException:
             try:
-                _traceback.print_exc()
+                _traceback().print_exc()
             except BaseException:
                 pass
         return 0
@@ -550,7 +570,7 @@ cdef class loop:
             self._default_handle_error(context, t, v, tb)
 
     def _default_handle_error(self, context, type, value, tb):
-        _traceback.print_exception(type, value, tb)
+        _traceback().print_exception(type, value, tb)
         if self._ptr != NULL:
             self._break_requested = True
             libev.ev_break(self._ptr, libev.EVBREAK_ONE)
@@ -1093,15 +1113,17 @@ cdef void _sigwake_cb(libev.ev_loop* ptr, libev.ev_io* w, int revents) noexcept:
 
 
 def _after_fork_in_child():
+    global _main_ident
+    _main_ident = PyThread_get_thread_ident()
     for lp in list(_live_loops):
         try:
             (<loop>lp)._after_fork()
         except BaseException:
-            _traceback.print_exc()
+            _traceback().print_exc()
     try:
         _disown_children()
     except BaseException:
-        _traceback.print_exc()
+        _traceback().print_exc()
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
 

@@ -267,7 +267,7 @@ cdef int _report_link_error(object source, object link) noexcept:
         if hub is not None:
             hub.handle_error((link, source), *_sys.exc_info())
         else:
-            _traceback.print_exc()
+            _traceback().print_exc()
     except BaseException:
         pass
     return 0

@@ -38,7 +38,8 @@ cdef class _IdentRegistry:
     cdef list _available_idents
 
     def __init__(self):
-        self._registry = _weakref.WeakKeyDictionary()
+        from weakref import WeakKeyDictionary
+        self._registry = WeakKeyDictionary()
         self._available_idents = []
 
     def get_ident(self, obj):

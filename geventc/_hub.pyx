@@ -51,20 +51,26 @@ from geventc._core cimport (loop, callback as core_callback, timer as core_timer
                             Wakeable, wake_inline,
                             SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
 
-import heapq as _heapq
+import _heapq  # heapq itself only re-exports it
 from operator import index as _operator_index
 import os as _os
 import sys as _sys
 import time as _time
-import traceback as _traceback
-import threading as _threading
-import weakref as _weakref
+# Not traceback, threading, weakref: `import geventc` must stay cheap
+# (issue 12); traceback is imported where an error is printed.
+from _thread import _local as _native_local
+import _weakref
 
 from greenlet import greenlet as _greenlet_type, getcurrent, GreenletExit, error as greenlet_error
 
 import geventc._core as _core_mod
 from geventc._config import config as _config_instance
 cdef object _config = _config_instance
+
+
+cdef object _traceback():
+    import traceback
+    return traceback
 
 PyGreenlet_Import()
 
@@ -177,7 +183,7 @@ class LinkedFailed(LinkedExited):
 
 # -- the hub -----------------------------------------------------------------
 
-class _HubLocal(_threading.local):
+class _HubLocal(_native_local):
     # Class defaults: in a thread without a hub, reading one is a lookup,
     # not a raised-and-caught AttributeError (~0.5 us in each pool worker task).
     hub = None
@@ -556,7 +562,7 @@ cdef class HubBase(greenlet):
             try:
                 cb = self.loop.run_callback(current.switch)
             except BaseException:
-                _traceback.print_exc(file=self.exception_stream)
+                _traceback().print_exc(file=self.exception_stream)
             try:
                 self.parent.throw(type, value, tb)
             finally:
@@ -591,7 +597,7 @@ cdef class HubBase(greenlet):
         if v is None:
             errstream.write('%s\n' % t.__name__)
         else:
-            _traceback.print_exception(t, v, tb, file=errstream)
+            _traceback().print_exception(t, v, tb, file=errstream)
         try:
             errstream.write(_gmctime())
             errstream.write(' ' if context is not None else '\n')
@@ -610,7 +616,7 @@ cdef class HubBase(greenlet):
                         import pprint
                         context = pprint.saferepr(context)
                 except BaseException:
-                    _traceback.print_exc(file=errstream)
+                    _traceback().print_exc(file=errstream)
                     context = repr(context)
             errstream.write('%s failed with %s\n\n' % (context, getattr(t, '__name__', 'exception')))
 
@@ -944,7 +950,7 @@ cdef class _WaitIterator:
                 try:
                     unlink(self._switch)
                 except BaseException:
-                    _traceback.print_exc()
+                    _traceback().print_exc()
         # The hub may still hold _on_ready (it is inside the link that woke
         # us until its next pass): let go of what we hold, so that the
         # caller's last reference frees the objects.

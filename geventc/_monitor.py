@@ -29,6 +29,7 @@ from greenlet import getcurrent
 from geventc._compat import get_this_psutil_process, perf_counter, thread_mod_name
 from geventc._config import config as GEVENT_CONFIG
 from geventc._tracer import GreenletTracer
+from geventc._util import import_threading_here
 from geventc.events import (
     EventLoopBlocked, IPeriodicMonitorThread, MemoryUsageThresholdExceeded, MemoryUsageUnderThreshold,
     implementer, notify,
@@ -98,6 +99,7 @@ class PeriodicMonitoringThread(object):
                                                     GEVENT_CONFIG.max_blocking_time)]
         self._calculated_sleep_time = GEVENT_CONFIG.max_blocking_time
         self._greenlet_tracer = GreenletTracer()
+        import_threading_here()
         try:
             self.monitor_thread_ident = start_new_thread(self, ())
         except BaseException:
@@ -111,6 +113,7 @@ class PeriodicMonitoringThread(object):
         pid = os.getpid()
         if pid != self.pid:
             self.pid = pid
+            import_threading_here()
             self.monitor_thread_ident = start_new_thread(self, ())
 
     @property

@@ -39,6 +39,18 @@ def update_wrapper(wrapper, wrapped, assigned=WRAPPER_ASSIGNMENTS, updated=WRAPP
     return wrapper
 
 
+def import_threading_here():
+    """Import :mod:`threading` in the calling thread unless it is imported.
+
+    threading takes the thread that imports it first for the main thread
+    (``threading._shutdown`` then waits for the real one forever). ``import
+    geventc`` leaves it alone (issue 12), so geventc calls this before it
+    starts a native thread, which might import it (a warning, a traceback)."""
+    import sys
+    if 'threading' not in sys.modules:
+        import threading  # noqa: F401
+
+
 def copy_globals(source, globs, only_names=None, ignore_missing_names=False,
                  names_to_ignore=(), dunder_names_to_keep=('__implements__', '__all__', '__imports__'),
                  cleanup_globs=True):

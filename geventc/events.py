@@ -79,30 +79,51 @@ def notify_and_call_entry_points(event):
 _plugin_groups = None
 
 
+class _EntryPoint(object):
+    """One ``name = module:attr [extras]`` line of an ``entry_points.txt``
+    (what :mod:`importlib.metadata` would give, without its 20 ms import)."""
+    __slots__ = ('name', 'value', 'group')
+
+    def __init__(self, name, value, group):
+        self.name = name
+        self.value = value
+        self.group = group
+
+    @property
+    def module(self):
+        return self.value.split(':', 1)[0].strip()
+
+    @property
+    def attr(self):
+        return self.value.partition(':')[2].split('[', 1)[0].strip()
+
+    def load(self):
+        import importlib
+        obj = importlib.import_module(self.module)
+        for name in filter(None, self.attr.split('.')):
+            obj = getattr(obj, name)
+        return obj
+
+    def __repr__(self):
+        return 'EntryPoint(name=%r, value=%r, group=%r)' % (self.name, self.value, self.group)
+
+
 def _plugins(group):
-    # Reading every installed distribution's entry points costs tens of
-    # milliseconds; patch_all sends some thirty events. Read them once.
-    # Only distributions whose entry_points.txt names a gevent plugin group
-    # are parsed (importlib.metadata would parse them all).
+    # patch_all sends some thirty events: the installed plugins are read
+    # once. gevent's own plugins (installed beside geventc) would import the
+    # real gevent; geventc does their work itself.
     global _plugin_groups
     if _plugin_groups is None:
         groups = {}
-        for distribution in _plugin_distributions():
-            for entry_point in distribution.entry_points:
-                # gevent's own plugins (installed beside geventc) would
-                # import the real gevent; geventc does their work itself.
-                if entry_point.value.split(':')[0].split('.')[0] == 'gevent':
-                    continue
-                if entry_point.group.startswith('gevent.plugins.'):
-                    groups.setdefault(entry_point.group, []).append(entry_point)
+        for entry_point in _plugin_entry_points():
+            if entry_point.module.split('.')[0] != 'gevent':
+                groups.setdefault(entry_point.group, []).append(entry_point)
         _plugin_groups = groups
     return _plugin_groups.get(group, ())
 
 
-def _plugin_distributions():
+def _plugin_entry_points():
     import os
-    import pathlib
-    from importlib import metadata
     seen = set()
     for directory in sys.path:
         try:
@@ -114,18 +135,36 @@ def _plugin_distributions():
                 continue
             # The first distribution of a name on sys.path wins, as in
             # importlib.metadata.
-            project = name.rsplit('.', 1)[0].split('-', 1)[0].lower().replace('_', '-')
+            # importlib.metadata; names are compared normalized (PEP 503).
+            project = name.rsplit('.', 1)[0].split('-', 1)[0].lower()
+            project = project.replace('_', '-').replace('.', '-')
             if project in seen:
                 continue
             seen.add(project)
-            path = os.path.join(directory or '.', name)
             try:
-                with open(os.path.join(path, 'entry_points.txt'), encoding='utf-8') as f:
-                    if 'gevent.plugins.' not in f.read():
-                        continue
+                with open(os.path.join(directory or '.', name, 'entry_points.txt'),
+                          encoding='utf-8') as f:
+                    text = f.read()
             except OSError:
                 continue
-            yield metadata.PathDistribution(pathlib.Path(path))
+            if 'gevent.plugins.' in text:
+                for entry_point in _parse_entry_points(text):
+                    if entry_point.group.startswith('gevent.plugins.'):
+                        yield entry_point
+
+
+def _parse_entry_points(text):
+    group = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(('#', ';')):
+            continue
+        if line.startswith('[') and line.endswith(']'):
+            group = line[1:-1].strip()
+            continue
+        name, sep, value = line.partition('=')
+        if group is not None and sep:
+            yield _EntryPoint(name.strip(), value.strip(), group)
 
 
 # -- the hub and its monitor thread ------------------------------------------

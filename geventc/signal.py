@@ -113,4 +113,13 @@ class _CallableModule(_types.ModuleType):
         return _signal_handler(signalnum, handler, *args, **kwargs)
 
 
-_sys.modules[__name__].__class__ = _CallableModule
+def _make_callable():
+    # Only as the module is imported: this source may also run in other
+    # globals (gevent's test__execmodules exec()s every module's source).
+    module = _sys.modules.get(__name__)
+    if module is not None and vars(module) is globals():
+        module.__class__ = _CallableModule
+
+
+_make_callable()
+del _make_callable

@@ -39,6 +39,7 @@ from geventc._hub import (
     AsyncResult, InvalidThreadUseError, Waiter, get_hub, get_hub_if_exists, getcurrent,
 )
 from geventc.pool import GroupMappingMixin
+from geventc._util import import_threading_here
 
 __all__ = ['ThreadPool', 'ThreadResult', 'ThreadPoolExecutor']
 
@@ -142,6 +143,7 @@ class _WorkerGreenlet(RawGreenlet):
         self._idle_task_timeout = threadpool._idle_task_timeout
         workers = threadpool._workers
         workers.add(self)
+        import_threading_here()
         try:
             _start_new_thread(self._begin, ())
         except BaseException:

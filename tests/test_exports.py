@@ -22,7 +22,7 @@ MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.
            'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject',
            'gevent.os', 'gevent.subprocess', 'gevent.signal', 'gevent.thread', 'gevent.threading',
            'gevent.monkey', 'gevent.time', 'gevent.baseserver', 'gevent.server', 'gevent.pywsgi',
-           'gevent.backdoor']
+           'gevent.backdoor', 'gevent.contextvars']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -66,11 +66,14 @@ EXTRA = {
                          '_get_ident', '_sleep', '_set_sentinel', '_CRLock', '_ThreadHandle',
                          '_make_thread_handle', '_fork_hooks', '_gevent_will_monkey_patch',
                          '__implements__', '__extensions__'],
+    'gevent.time': ['sleep', 'time', 'monotonic', 'perf_counter', 'struct_time', 'strftime',
+                    'localtime', 'gmtime', 'time_ns', '__implements__', '__imports__'],
+    'gevent.contextvars': ['ContextVar', 'Context', 'Token', 'copy_context', '__implements__',
+                           '__stdlib_expected__'],
     'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
                           'config'],
     'gevent.monkey': ['saved', 'patch_item', 'remove_item', 'is_anything_patched', 'patch_contextvars',
                       'patch_selectors'],
-    'gevent.time': ['sleep', 'time', 'monotonic', 'perf_counter'],
     'gevent.baseserver': ['parse_address'],
     'gevent.server': ['DEFAULT_REUSE_ADDR'],
     'gevent.pywsgi': ['Input', 'format_date_time', 'MAX_REQUEST_LINE', '_InvalidClientInput',
@@ -267,3 +270,18 @@ def test_process_modules_implement_what_monkey_patches(modname, names):
     missing = [n for n in mod.__implements__ + getattr(mod, '__extensions__', []) if not hasattr(mod, n)]
     assert not missing
     assert set(mod.__implements__) <= set(mod.__all__)
+
+
+@pytest.mark.parametrize('modname', ['gevent.time', 'gevent.contextvars'])
+def test_monkey_lists_match_gevents(modname, gevent_names):
+    # monkey patches exactly these names into the standard library module.
+    probe = subprocess.run(
+        [sys.executable, '-c', 'import importlib, json, sys; m = importlib.import_module(sys.argv[1]); '
+         'print(json.dumps([sorted(m.__implements__), sorted(m.__all__)]))', modname],
+        capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip('gevent 26.9.0 is not importable here: %s' % probe.stderr[-500:])
+    implements, all_names = json.loads(probe.stdout)
+    mod = _ours(modname)
+    assert sorted(mod.__implements__) == implements
+    assert sorted(mod.__all__) == all_names
