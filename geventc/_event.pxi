@@ -12,6 +12,12 @@ cdef class AbstractLinkable:
     cpdef bint ready(self):
         return False
 
+    def _at_fork_reinit(self):
+        """Detach from the parent's hub in a fork child: ``threading``'s
+        ``_after_fork`` calls this on a thread's ``_started`` Event."""
+        self.hub = None
+        self._notifier = None
+
     def linkcount(self):
         # A notification in progress leaves None where it called a link
         # (see next_wake): those are gone, as gevent pops them.

@@ -91,6 +91,34 @@ class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__spec__ = real_spec
 
 
+    # ``python -m gevent.X`` (runpy) asks the alias's loader for the code
+    # to run as __main__: it is geventc.X's code.
+    def _real_loader(self, fullname):
+        real_name = self._real_name(fullname)
+        real = sys.modules.get(real_name)
+        spec = getattr(real, '__spec__', None) if real is not None else importlib.util.find_spec(real_name)
+        if spec is None or spec.loader is None:
+            raise ImportError('no loader for %s' % (real_name,), name=fullname)
+        loader = spec.loader
+        return getattr(loader, 'loader', loader), real_name
+
+    def get_code(self, fullname):
+        loader, real_name = self._real_loader(fullname)
+        return loader.get_code(real_name)
+
+    def get_source(self, fullname):
+        loader, real_name = self._real_loader(fullname)
+        return loader.get_source(real_name)
+
+    def get_filename(self, fullname):
+        loader, real_name = self._real_loader(fullname)
+        return loader.get_filename(real_name)
+
+    def is_package(self, fullname):
+        loader, real_name = self._real_loader(fullname)
+        return loader.is_package(real_name)
+
+
 class _AlsoAsGevent(importlib.abc.Loader):
     """A geventc module's own loader, which also names the module gevent.X."""
 

@@ -373,6 +373,10 @@ def patch_ssl(_warnings=None, _first_time=True):
     may_need_warning = (_first_time and 'ssl' in sys.modules
                         and hasattr(sys.modules['ssl'], 'SSLContext'))
     source, _ = _patch_module('ssl', _warnings=_warnings)
+    _cooperative_in_place.add(id(source.orig_SSLContext))
+    # Libraries' references first, so that the message names only what
+    # still refers to the stdlib class.
+    _retrofit_references(_warnings, ['ssl'])
     if may_need_warning:
         message = _ssl_late_patch_message(source)
         if message:
@@ -403,20 +407,22 @@ def _ssl_late_patch_message(source):
     stuck = [cls for cls in subclasses if not source._retrofit_subclass(cls)]
     if not modules and not subclasses:
         return None
-    parts = ['Monkey-patching ssl after ssl has already been imported. '
-             'The stdlib SSLContext they use now makes cooperative sockets '
-             '(see https://github.com/gevent/gevent/issues/1016). ']
+    # gevent's phrases are kept (code matches on them); what follows them
+    # says what geventc did about it.
+    parts = ['Monkey-patching ssl after ssl has already been imported. ']
     if modules:
-        parts.append('Modules that had direct imports (NOT patched, still the stdlib class): %s. '
+        parts.append('Modules that had direct imports (NOT patched): %s. '
                      % (['%s (%s)' % ref for ref in modules],))
     if subclasses:
-        parts.append('Subclasses (NOT patched, still subclasses of the stdlib class): %s. '
-                     % ([str(cls) for cls in subclasses],))
+        parts.append('Subclasses (NOT patched): %s. ' % ([str(cls) for cls in subclasses],))
+    parts.append('They still refer to the standard library SSLContext, which was retrofitted: '
+                 'its contexts now wrap cooperative sockets and its property setters do not '
+                 'recurse (gevent#1016). ')
     if stuck:
-        parts.append('Could not be made cooperative (they choose their own socket class '
-                     'or wrap_socket): %s.' % ([str(cls) for cls in stuck],))
+        parts.append('Still blocking (they choose their own socket class or wrap_socket): %s.'
+                     % ([str(cls) for cls in stuck],))
     else:
-        parts.append('All of them were made cooperative.')
+        parts.append('None of them is left blocking.')
     return ''.join(parts)
 
 
@@ -460,6 +466,87 @@ def patch_signal():
     handlers keep being called while geventc reaps children). Use with
     :func:`patch_os` (``patch_all`` does both)."""
     _patch_module('signal')
+
+
+# -- references taken before patching ---------------------------------------------------
+
+#: ``(module name, global name)`` of the references in libraries that
+#: patch_all re-pointed at the cooperative objects.
+retrofitted = []
+
+
+def _library_modules():
+    """``(name, module, is_library)`` for every imported module outside the
+    standard library, geventc and gevent; *is_library* for installed
+    distributions (site-packages), False for the application's own code."""
+    import sysconfig
+    paths = sysconfig.get_paths()
+    stdlib_dirs = tuple({paths['stdlib'], paths['platstdlib']})
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split('.')[0] in ('geventc', 'gevent'):
+            continue
+        filename = getattr(module, '__file__', None)
+        if not filename:
+            if name == '__main__':   # python -c, the interactive prompt
+                yield name, module, False
+            continue
+        library = 'site-packages' in filename or 'dist-packages' in filename
+        if not library and filename.startswith(stdlib_dirs):
+            continue
+        yield name, module, library
+
+
+#: ids of originals that were themselves made cooperative (the stdlib
+#: SSLContext): references to them need no warning.
+_cooperative_in_place = set()
+
+
+def _retrofit_references(_warnings, module_names=None):
+    # gevent leaves ``from socket import create_connection`` (and the like)
+    # taken before patch_all pointing at the blocking originals. In
+    # installed libraries, those module globals are re-pointed at the
+    # cooperative replacements; the application's own modules are only
+    # named (saving an original before patching may be deliberate, and
+    # get_original is the documented way to get one).
+    replacements = {}
+    removed = {}
+    for mod_name, items in list(saved.items()):
+        module = sys.modules.get(mod_name)
+        if module is None or not isinstance(items, dict) or mod_name.startswith('_gevent'):
+            continue
+        if module_names is not None and mod_name not in module_names:
+            continue
+        for attr, original in items.items():
+            if not callable(original) or isinstance(original, (int, str)):
+                continue
+            new = getattr(module, attr, _MISSING)
+            if new is _MISSING:
+                removed[id(original)] = (original, '%s.%s' % (mod_name, attr))
+            elif new is not original:
+                replacements[id(original)] = (original, new, '%s.%s' % (mod_name, attr))
+    if not replacements and not removed:
+        return
+    stuck = []
+    for name, module, library in _library_modules():
+        namespace = getattr(module, '__dict__', None)
+        if not namespace:
+            continue
+        for key, value in list(namespace.items()):
+            hit = replacements.get(id(value))
+            if hit is not None and hit[0] is value:
+                if library:
+                    namespace[key] = hit[1]
+                    retrofitted.append((name, key))
+                elif id(value) not in _cooperative_in_place:
+                    stuck.append('%s.%s (%s)' % (name, key, hit[2]))
+                continue
+            hit = removed.get(id(value))
+            if hit is not None and hit[0] is value:
+                stuck.append('%s.%s (%s, removed as blocking)' % (name, key, hit[1]))
+    if stuck:
+        _queue_warning('Patched after these references to blocking originals were taken; '
+                       'they still block (use the module attribute, or patch earlier): %s'
+                       % (', '.join(sorted(stuck)),), _warnings)
 
 
 # -- patch_all ----------------------------------------------------------------------
@@ -540,6 +627,7 @@ def patch_all(socket=True, dns=True, time=True, select=True, thread=True, os=Tru
         patch_queue()
     if contextvars:
         patch_contextvars()
+    _retrofit_references(warnings_)
     _notify_patch(events.GeventDidPatchBuiltinModulesEvent(settings, kwargs), warnings_)
     _notify_patch(events.GeventDidPatchAllEvent(settings, kwargs), warnings_)
     _process_warnings(warnings_)

@@ -80,3 +80,20 @@ def test_command_line_missing_script_is_one_clear_line(tmp_path):
     r = run(None, '-m', 'geventc.alias', str(tmp_path / 'nope.py'))
     assert r.returncode == 2
     assert r.stderr.strip().startswith('geventc.alias: no such script')
+
+
+def test_dash_m_gevent_monkey_runs_geventc_monkey_once(tmp_path):
+    # `python -m gevent.monkey` with the alias on (as gevent's own tests and
+    # gunicorn-style launchers do): runpy asks the alias for the code.
+    (tmp_path / 'prog.py').write_text(
+        'import sys, socket, gevent.monkey, geventc.monkey, geventc.socket\n'
+        'assert gevent.monkey is geventc.monkey is sys.modules["gevent.monkey"]\n'
+        'print(__name__, sys.argv[1:], socket.socket is geventc.socket.socket)\n')
+    r = run('''
+        import runpy, sys, geventc
+        geventc.install_as_gevent()
+        sys.argv[:] = ['gevent.monkey', sys.argv[1], 'x']
+        runpy.run_module('gevent.monkey', run_name='__main__', alter_sys=True)
+    ''', str(tmp_path / 'prog.py'))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "__main__ ['x'] True"

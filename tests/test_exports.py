@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings('error')
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
            'gevent.exceptions', 'gevent.core', 'gevent.events', 'gevent.util', 'gevent._config',
            'gevent._hub_local', 'gevent._ident', 'gevent._interfaces', 'gevent.fileobject',
-           'gevent.os', 'gevent.subprocess', 'gevent.signal']
+           'gevent.os', 'gevent.subprocess', 'gevent.signal', 'gevent.thread', 'gevent.threading']
 
 # Public names gevent users import that are not listed in the module's __all__.
 EXTRA = {
@@ -54,6 +54,16 @@ EXTRA = {
                           '_set_inheritable', '_fork_exec', '_posixsubprocess', '_use_posix_spawn',
                           '_USE_POSIX_SPAWN'],
     'gevent.signal': ['signal', 'getsignal', 'set_wakeup_fd', 'SIGCHLD', 'SIG_DFL', 'SIG_IGN'],
+    'gevent.thread': ['LockType', 'allocate_lock', 'lock', 'get_ident', 'start_new_thread',
+                      'start_joinable_thread', '_ThreadHandle', '_make_thread_handle', '_local',
+                      'exit', 'stack_size', 'error', 'TIMEOUT_MAX', '__implements__'],
+    # gevent.threading has no __all__: what monkey-patching and gevent's tests use.
+    'gevent.threading': ['local', 'Lock', 'RLock', 'Thread', 'Timer', '_DummyThread',
+                         'main_native_thread', 'get_ident', 'allocate_lock', 'start_new_thread',
+                         '_start_new_thread', '_start_joinable_thread', '_allocate_lock',
+                         '_get_ident', '_sleep', '_set_sentinel', '_CRLock', '_ThreadHandle',
+                         '_make_thread_handle', '_fork_hooks', '_gevent_will_monkey_patch',
+                         '__implements__', '__extensions__'],
     'gevent.fileobject': ['FileObjectPosix', 'FileObjectThread', 'FileObjectBlock', 'FileObject',
                           'config'],
 }

@@ -60,17 +60,17 @@ def test_patching_twice_adds_only_and_warns_when_the_arguments_differ():
     out = ok('''
         import warnings, socket
         from geventc import monkey
-        original = socket.socket
+        kept = {'original': socket.socket}   # not a module global: patching warns about those
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             assert monkey.patch_all(socket=False) is True
-            assert socket.socket is original
+            assert socket.socket is kept['original']
             assert monkey.patch_all(socket=False) is None      # nothing new: no warning
             assert [w for w in caught if issubclass(w.category, monkey.MonkeyPatchWarning)] == []
             assert monkey.patch_all() is True                  # adds socket
-            assert socket.socket is not original
+            assert socket.socket is not kept['original']
             assert monkey.patch_all(socket=False) is None      # cannot un-patch
-            assert socket.socket is not original
+            assert socket.socket is not kept['original']
         texts = [str(w.message) for w in caught if issubclass(w.category, monkey.MonkeyPatchWarning)]
         assert len(texts) == 2 and all('union of all True' in t for t in texts), texts
         print('ok')
@@ -304,3 +304,49 @@ def test_one_monkey_module_when_run_with_dash_m(tmp_path):
         print('ok')
     ''')
     assert res.returncode == 0 and res.stdout.strip() == 'ok', describe(res)
+
+
+@geventc_only
+def test_requests_imported_before_patch_all_is_cooperative():
+    # Each handler waits until all ten requests have arrived: only clients
+    # that run concurrently can get there (a blocking client would time out).
+    pytest.importorskip('requests')
+    out = ok('''
+        import requests                         # imported first, as applications often do
+        from time import sleep as saved_sleep   # the application's own reference
+        import warnings
+        from geventc import monkey
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            monkey.patch_all()
+        texts = [str(w.message) for w in caught if issubclass(w.category, monkey.MonkeyPatchWarning)]
+        assert len(texts) == 1 and '__main__.saved_sleep (time.sleep)' in texts[0], texts
+        assert ('urllib3.util.ssl_', 'SSLContext') in monkey.retrofitted, monkey.retrofitted
+        import socket, geventc
+        from geventc.event import Event
+        listener = socket.socket(); listener.bind(('127.0.0.1', 0)); listener.listen(32)
+        port = listener.getsockname()[1]
+        arrived, all_here = [], Event()
+        def handle(conn):
+            data = b''
+            while b'\\r\\n\\r\\n' not in data:
+                data += conn.recv(4096)
+            arrived.append(data.split()[1])
+            if len(arrived) == 10:
+                all_here.set()
+            assert all_here.wait(10), 'requests did not run concurrently'
+            conn.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok')
+            conn.close()
+        def serve():
+            while True:
+                conn, _ = listener.accept()
+                geventc.spawn(handle, conn)
+        geventc.spawn(serve)
+        def get(i):
+            return requests.get('http://127.0.0.1:%d/%d' % (port, i), timeout=15).text
+        jobs = [geventc.spawn(get, i) for i in range(10)]
+        assert [job.get() for job in jobs] == ['ok'] * 10
+        assert sorted(arrived) == sorted(('/%d' % i).encode() for i in range(10))
+        print('ok')
+    ''', timeout=60)
+    assert out.strip() == 'ok'
