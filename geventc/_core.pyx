@@ -40,7 +40,9 @@ from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_S
 import os as _os
 import sys as _sys
 import signal as _signal_mod
-import socket as _socket_mod
+# The C module: socket.socketpair may be geventc's once patched, and a
+# cooperative socket made while the hub is being built makes a second hub.
+import _socket as _socket_mod
 import threading as _threading
 import traceback as _traceback
 import weakref as _weakref

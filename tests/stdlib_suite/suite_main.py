@@ -34,6 +34,42 @@ def _configure_support():
     support.failfast = False
 
 
+def _report_before(seconds):
+    """Shortly before the runner kills a hung suite, print where every
+    thread and greenlet is, from a real thread: the hub may be asleep in
+    the loop, and faulthandler alone shows no greenlet."""
+    import importlib
+    impl = os.environ.get('GEVENTC_STDLIB_IMPL', 'geventc')
+    monkey = importlib.import_module(impl + '.monkey')
+    util = importlib.import_module(impl + '.util')
+    start_thread = monkey.get_original('_thread', 'start_new_thread')
+    sleep = monkey.get_original('time', 'sleep')
+
+    def report():
+        sleep(seconds)
+        sys.stderr.write('\n===== still running after %ds: threads and greenlets =====\n' % seconds)
+        try:
+            sys.stderr.write('\n'.join(util.format_run_info()) + '\n')
+            _print_greenlet_stacks()
+        finally:
+            import faulthandler
+            faulthandler.dump_traceback(all_threads=True)
+            sys.stderr.flush()
+
+    start_thread(report, ())
+
+
+def _print_greenlet_stacks():
+    # format_run_info() leaves out the stack of a suspended main greenlet,
+    # which is where a hung test case waits.
+    import gc
+    import traceback
+    from greenlet import greenlet
+    for glet in gc.get_objects():
+        if isinstance(glet, greenlet) and glet.gr_frame is not None:
+            sys.stderr.write('--- %r\n%s' % (glet, ''.join(traceback.format_stack(glet.gr_frame))))
+
+
 def _skipper(reason):
     def skipped(*args, **kwargs):
         raise unittest.SkipTest(reason)
@@ -104,9 +140,7 @@ def main():
     _configure_support()
     timeout = float(os.environ.get('GEVENTC_STDLIB_TIMEOUT') or 0)
     if timeout > 10:
-        # Where everything is, shortly before the runner kills a hung suite.
-        import faulthandler
-        faulthandler.dump_traceback_later(timeout - 5, exit=False)
+        _report_before(timeout - 5)
     skip = json.loads(os.environ.get('GEVENTC_STDLIB_SKIP') or '{}')
     outcome = {'ran': 0, 'failures': 0, 'errors': 0, 'skipped': 0, 'failing': [], 'unknown_exclusions': []}
     try:
