@@ -20,6 +20,9 @@ command -v gcc >/dev/null || missing+=(gcc)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ "$mode" = test ]; then
     command -v valgrind >/dev/null || missing+=(valgrind)
+    # CPython's own test suites (tests/stdlib_suite): Debian ships them apart.
+    python3 -c 'import test.support' 2>/dev/null ||
+        missing+=("libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite")
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "dev.sh: installing ${missing[*]}"

@@ -21,6 +21,9 @@ fi
 echo "== gevent 26.9.0's own test modules against geventc (expected failures: tests/gevent_suite/expected_failures.txt)"
 $py tests/gevent_suite/run.py -v --logs build/gevent-suite-logs || status=1
 
+echo "== CPython's own test suites under geventc.monkey.patch_all() (exclusions: tests/stdlib_suite/excluded.txt)"
+$py tests/stdlib_suite/run.py -v --logs build/stdlib-suite-logs || status=1
+
 echo "== pytest"
 $py -m pytest tests -p no:cacheprovider
 rc=$?

@@ -313,9 +313,6 @@ cdef class Event(AbstractLinkable):
 
     isSet = is_set
 
-    def __bool__(self):
-        return self._flag
-
     cpdef set(self):
         self._flag = True
         self._check_and_notify()

@@ -176,6 +176,19 @@ def _original_select(rlist, wlist, xlist, timeout=None):
     return _select_fds(lists, [[_fileno(o) for o in objs] for objs in lists], timeout, False)
 
 
+_stdlib_select = _original_select
+
+
+def _objects_and_fds(objects):
+    # As the stdlib's: a fileno() that shrinks the list being read ends the
+    # reading there, and each object is paired with the one descriptor it gave.
+    objs, fds = [], []
+    for obj in objects:
+        fds.append(_fileno(obj))
+        objs.append(obj)
+    return objs, fds
+
+
 def select(rlist, wlist, xlist, timeout=None):
     """select(rlist, wlist, xlist[, timeout]) -> (rlist, wlist, xlist)
 
@@ -184,12 +197,10 @@ def select(rlist, wlist, xlist, timeout=None):
     """
     if timeout is not None and timeout < 0:
         raise ValueError('timeout must be non-negative')
-    rlist = rlist if isinstance(rlist, (list, tuple)) else list(rlist)
-    wlist = wlist if isinstance(wlist, (list, tuple)) else list(wlist)
-    xlist = xlist if isinstance(xlist, (list, tuple)) else list(xlist)
-    # The descriptors now: an object closed while we wait says -1 later.
-    fdlists = ([_fileno(o) for o in rlist], [_fileno(o) for o in wlist],
-               [_fileno(o) for o in xlist])
+    # The descriptors now, each fileno() called once: an object closed
+    # while we wait says -1 later.
+    (rlist, rfds), (wlist, wfds), (xlist, xfds) = map(_objects_and_fds, (rlist, wlist, xlist))
+    fdlists = (rfds, wfds, xfds)
     flags = {}
     for fds, bit in zip(fdlists, (_EV_READ, _EV_WRITE)):
         for fd in fds:
@@ -199,7 +210,11 @@ def select(rlist, wlist, xlist, timeout=None):
         return ready if (ready[0] or ready[1] or ready[2]) else None
 
     def check():
-        return some(_original_select(rlist, wlist, xlist, 0))
+        if _original_select is not _stdlib_select:
+            # Replaced (gevent's own tests do that): its answer is the one asked.
+            return some(_original_select(rlist, wlist, xlist, 0))
+        # fileno() is not asked again: the stdlib calls it once per object.
+        return some(_select_fds((rlist, wlist, xlist), fdlists, 0, False))
 
     def recheck():
         return some(_select_fds((rlist, wlist, xlist), fdlists, 0, True))

@@ -427,6 +427,15 @@ class SSLSocket(socket):
     def recvmsg_into(self, *args, **kwargs):
         raise NotImplementedError('recvmsg_into not allowed on instances of %s' % type(self))
 
+    def sendfile(self, file, offset=0, count=None):
+        """sendfile(file[, offset[, count]]) -> sent
+
+        Over TLS the file is read and sent encrypted: sendfile(2) would put
+        its plain bytes on the wire (as the stdlib's SSLSocket does)."""
+        if self._sslobj is not None:
+            return self._sendfile_use_send(file, offset, count)
+        return socket.sendfile(self, file, offset, count)
+
     def shutdown(self, how):
         self._sslobj = None
         socket.shutdown(self, how)

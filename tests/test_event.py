@@ -21,6 +21,15 @@ class TestEvent:
         assert e.isSet() is False
         assert e.ready() is False
 
+    def test_always_true_as_a_condition(self):
+        # As gevent's and threading's: code such as CPython's
+        # test.ssl_servers does ``if self.flag: self.flag.set()`` with a
+        # clear Event, and must set it (it hung under patch_all).
+        e = Event()
+        assert bool(e) is True
+        e.set()
+        assert bool(e) is True
+
     def test_set_clear(self):
         e = Event()
         assert e.set() is None

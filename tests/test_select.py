@@ -84,6 +84,21 @@ class TestSelect:
             rl, _, _ = gselect.select(iter([a, b]), [], [], 1)
             assert rl == [a]
 
+    def test_fileno_is_asked_once_per_object(self):
+        # As the stdlib's select (CPython's test_select_mutated): a fileno()
+        # that shrinks the list ends the reading there, and no object is
+        # asked twice (asking again would shrink the list further).
+        a = []
+
+        class Shrinking:
+            def fileno(self):
+                del a[-1]
+                return 1     # stdout: writable at once
+
+        a[:] = [Shrinking()] * 10
+        assert gselect.select([], a, [], 1) == ([], a[:5], [])
+        assert len(a) == 5
+
     def test_peer_close_is_readable(self):
         a, b = gsocket.socketpair()
         with a:

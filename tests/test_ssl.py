@@ -193,6 +193,20 @@ class TestTLS:
                 tls.sendall(data)
                 assert recv_exactly(tls, size) == data[::-1]
 
+    def test_sendfile_sends_encrypted(self, server_ctx, client_ctx, tmp_path):
+        # sendfile(2) on a TLS socket would write the file's plain bytes
+        # under the TLS stream (CPython's test_ssl ThreadedTests.test_sendfile).
+        data = bytes(range(256)) * 400
+        path = tmp_path / 'payload'
+        path.write_bytes(data)
+        with TLSServer(server_ctx, echo) as server:
+            with connect(client_ctx, server.address, timeout=10) as tls:
+                with open(path, 'rb') as f:
+                    assert tls.sendfile(f, 100, 50000) == 50000
+                    assert f.tell() == 50100
+                assert recv_exactly(tls, 50000) == data[100:50100]
+                assert tls.version() is not None
+
     def test_waiting_read_lets_others_run(self, server_ctx, client_ctx):
         def slow(tls):
             gevent.sleep(0.1)
