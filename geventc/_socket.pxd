@@ -33,6 +33,10 @@ cdef class socket:
     # recv waits for readability first (see _wait_if_drained).
     cdef bint _stream
     cdef bint _drained
+    # The OpenSSL object (of an SSLSocket) whose read returned EOF: the
+    # peer's close_notify arrived, and its reads answer EOF again without
+    # the socket becoming readable, so _ssl_read must not wait first.
+    cdef object _tls_eof_of
     cdef public Py_ssize_t _io_refs
     cdef public bint _closed
     cdef object __weakref__

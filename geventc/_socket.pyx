@@ -1998,14 +1998,21 @@ def _ssl_read(socket self, sslobj, Py_ssize_t nbytes, buffer):
 
     When OpenSSL holds no decrypted bytes and the kernel none either
     (FIONREAD), wait for the socket first: the read that would only raise
-    SSLWantReadError is not made."""
+    SSLWantReadError is not made. Once the peer's close_notify has been
+    read, OpenSSL answers EOF from its own state while the peer may keep
+    the connection open (waiting for ours): no wait then."""
     cdef int avail = 0
-    if self._timeout != 0.0 and not sslobj.pending():
+    if (self._timeout != 0.0 and sslobj is not self._tls_eof_of
+            and not sslobj.pending()):
         if c.ioctl(self._fd(), c.FIONREAD, &avail) == 0 and avail == 0:
             self._wait_c(self._get_read_io(), _ssl_timeout_exc(self, 'read'))
     if buffer is None:
-        return _ssl_call(self, 'read', sslobj.read, (nbytes,))
-    return _ssl_call(self, 'read', sslobj.read, (nbytes, buffer))
+        result = _ssl_call(self, 'read', sslobj.read, (nbytes,))
+    else:
+        result = _ssl_call(self, 'read', sslobj.read, (nbytes, buffer))
+    if not result:
+        self._tls_eof_of = sslobj
+    return result
 
 
 def _ssl_sendall(socket self, sslobj, data):

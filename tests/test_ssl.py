@@ -254,6 +254,32 @@ class TestTLS:
             assert server.greenlets[0].value == b'bye'
             plain.close()
 
+    def test_reads_after_close_notify_answer_eof_at_once(self, server_ctx, client_ctx):
+        # The peer's close_notify arrived but its TCP connection stays open
+        # (it waits for our unwrap, as ftplib's TLS data channel does): every
+        # read, also the ones after the first EOF, answers EOF from OpenSSL's
+        # state, though the socket never turns readable again.
+        def server_side(tls):
+            tls.sendall(b'line one\n')
+            plain = tls.unwrap()
+            return plain.recv(100)
+
+        with TLSServer(server_ctx, server_side) as server:
+            tls = connect(client_ctx, server.address, timeout=5)
+            assert recv_exactly(tls, 9) == b'line one\n'
+            start = time.monotonic()
+            assert tls.recv(100) == b''
+            assert tls.recv(100) == b''
+            assert tls.recv_into(bytearray(10)) == 0
+            with tls.makefile('r', encoding='ascii') as f:
+                assert f.readline() == ''
+            assert time.monotonic() - start < 4
+            plain = tls.unwrap()
+            plain.sendall(b'bye')
+            gevent.joinall(server.greenlets, timeout=10)
+            assert server.greenlets[0].value == b'bye'
+            plain.close()
+
     def test_get_server_certificate(self, server_ctx, certs):
         # gevent 26.9.0's default ssl_version (PROTOCOL_SSLv23) warns on 3.10+.
         warnings.simplefilter('ignore', DeprecationWarning)
