@@ -857,7 +857,16 @@ class _ReadsWhatArrived(object):
 
 
 class _SocketReader(_ReadsWhatArrived, _io.BufferedReader):
-    pass
+
+    def __repr__(self):
+        # The stdlib's makefile() returns a plain BufferedReader: its repr
+        # (the type named _io.BufferedReader) is what callers see and print.
+        try:
+            name = self.name
+        except ValueError:
+            # Detached: the stdlib's repr leaves the name out.
+            return '<_io.BufferedReader>'
+        return '<_io.BufferedReader name=%r>' % (name,)
 
 
 class _SocketRWPair(_ReadsWhatArrived, _io.BufferedRWPair):
@@ -905,7 +914,12 @@ cdef class socket:
         self._read_io = None
         self._write_io = None
         self._set_sock(sock)
-        self._set_timeout(_socket.getdefaulttimeout())
+        if type != -1 and _SOCK_NONBLOCK and (<object>type) & _SOCK_NONBLOCK:
+            # As the stdlib's: a socket asked for non-blocking is one
+            # (timeout 0.0), whatever the default timeout.
+            self._set_timeout(0.0)
+        else:
+            self._set_timeout(_socket.getdefaulttimeout())
 
     cdef int _set_sock(self, object sock) except -1:
         self._sock_obj = sock

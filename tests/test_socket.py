@@ -299,6 +299,14 @@ class TestTCP:
             f.close()
             join_ok([g])
 
+    def test_makefile_reader_repr_is_the_stdlibs(self):
+        with gsocket.socket() as s, stdsocket.socket() as plain:
+            f, expected = s.makefile('rb'), plain.makefile('rb')
+            assert repr(f) == '<_io.BufferedReader name=%d>' % s.fileno()
+            for stream in (f, expected):
+                stream.close()
+            assert repr(f) == repr(expected) == '<_io.BufferedReader name=-1>'
+
     def test_close_waits_for_makefile(self):
         client, server = tcp_pair()
         with server:
@@ -554,6 +562,27 @@ class TestTimeouts:
             a.setblocking(False)
             with pytest.raises(BlockingIOError):
                 a.sendall(b'x' * (32 * 1024 * 1024))
+
+    @pytest.mark.geventc_only
+    @pytest.mark.skipif(not hasattr(stdsocket, 'SOCK_NONBLOCK'), reason='Linux only')
+    def test_sock_nonblock_type_makes_a_nonblocking_socket(self):
+        # The stdlib's: SOCK_NONBLOCK in the type means timeout 0.0, whatever
+        # the default timeout (gevent 26.9.0 ignores the flag).
+        previous = gsocket.getdefaulttimeout()
+        gsocket.setdefaulttimeout(3.0)
+        try:
+            with gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM | gsocket.SOCK_NONBLOCK) as s:
+                assert s.gettimeout() == 0.0
+                assert not s.getblocking()
+                assert s.type == gsocket.SOCK_STREAM
+                s.bind(('127.0.0.1', 0))
+                s.listen(1)
+                with pytest.raises(BlockingIOError):
+                    s.accept()
+            with gsocket.socket() as s:
+                assert s.gettimeout() == 3.0
+        finally:
+            gsocket.setdefaulttimeout(previous)
 
 
 # ---------------------------------------------------------------------------
