@@ -13,7 +13,7 @@ from geventc.local import local as _local
 __target__ = '_thread'
 
 __implements__ = ['allocate_lock', 'get_ident', 'exit', 'LockType', 'stack_size',
-                  'start_new_thread', '_local']
+                  'start_new_thread', '_local', '_count']
 if sys.version_info[:2] >= (3, 13):
     __implements__ += ['start_joinable_thread', 'lock', '_ThreadHandle', '_make_thread_handle']
 
@@ -25,6 +25,7 @@ __imports__ = [name for name in ('error', 'TIMEOUT_MAX', 'allocate', 'exit_threa
                if hasattr(__thread__, name)]
 __all__ = __implements__ + __imports__
 __all__.remove('_local')
+__all__.remove('_count')
 
 for _name in __imports__:
     globals()[_name] = getattr(__thread__, _name)
@@ -47,10 +48,33 @@ def get_ident(gr=None):
     return id(gr)
 
 
+# The "threads" start_new_thread started that have not ended (_count()).
+_running = 0
+
+
+def _thread_ended(_glet):
+    global _running
+    _running -= 1
+
+
+def _count():
+    """How many threads started with :func:`start_new_thread` (greenlets
+    here) are still running, as the stdlib's counts its native ones.
+    Native threads of geventc's own (the threadpool's) are not counted:
+    code that waits for the count to drop (CPython's test support) would
+    otherwise wait for an idle worker to retire."""
+    return _running
+
+
 def _start_new_greenlet(function, args=(), kwargs=None):
+    global _running
     if kwargs is not None:
-        return Greenlet.spawn(function, *args, **kwargs)
-    return Greenlet.spawn(function, *args)
+        glet = Greenlet.spawn(function, *args, **kwargs)
+    else:
+        glet = Greenlet.spawn(function, *args)
+    _running += 1
+    glet.rawlink(_thread_ended)
+    return glet
 
 
 def start_new_thread(function, args=(), kwargs=None):

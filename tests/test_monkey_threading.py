@@ -450,3 +450,34 @@ def test_stdlib_copies_in_threading_are_patched_and_originals_kept():
         print('ok')
     ''')
     assert lines(res) == ['ok']
+
+
+@pytest.mark.geventc_only
+def test_thread_count_counts_the_greenlet_threads_only():
+    # _thread._count() is what CPython's test support waits on for started
+    # threads to end. gevent 26.9.0 leaves it native: greenlet-threads are
+    # not counted, and the threadpool's idle native worker is until it
+    # retires, so the wait lasts seconds.
+    run_ok('''
+        import _thread, threading, time
+        import geventc
+        from geventc import monkey
+        before = _thread._count()
+        geventc.get_hub().threadpool.apply(time.sleep, (0,))   # a native worker now
+        assert _thread._count() == before, (_thread._count(), before)
+        release = threading.Event()
+        threads = [threading.Thread(target=release.wait) for _ in range(3)]
+        for t in threads:
+            t.start()
+        _thread.start_new_thread(release.wait, ())
+        assert _thread._count() == before + 4, _thread._count()
+        release.set()
+        for t in threads:
+            t.join()
+        deadline = time.monotonic() + 5
+        while _thread._count() != before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _thread._count() == before, _thread._count()
+        assert monkey.get_original('_thread', '_count')() >= 1   # the worker, natively
+        print('ok')
+    ''', patch=True)
