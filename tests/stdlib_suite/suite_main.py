@@ -9,6 +9,7 @@ ids of failing cases) is written as JSON to RESULT.json for the runner.
 import json
 import os
 import sys
+import time
 import unittest
 
 
@@ -109,6 +110,15 @@ class _Recorder(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.failing = []
+        self.durations = []     # (seconds, 'Class.method'), to find the slow cases
+
+    def startTest(self, test):
+        self._started_at = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.durations.append((time.monotonic() - self._started_at, case_name(test)))
 
     def _note(self, test):
         name = case_name(test) if isinstance(test, unittest.TestCase) else str(test)
@@ -154,6 +164,9 @@ def main():
         outcome['unknown_exclusions'] = apply_exclusions(suite, skip)
         runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity, resultclass=_Recorder)
         result = runner.run(suite)
+        slowest = sorted(result.durations, reverse=True)[:5]
+        print('slowest cases: ' + ', '.join('%s %.1fs' % (name, secs) for secs, name in slowest),
+              file=sys.stderr)
         outcome.update(ran=result.testsRun, failures=len(result.failures), errors=len(result.errors),
                        skipped=len(result.skipped), failing=result.failing,
                        unexpected_successes=len(result.unexpectedSuccesses))
