@@ -24,7 +24,11 @@ def _check_patched():
                              % (name, monkey.__name__))
 
 
-def _configure_support():
+# Suites that ask for the 'network' resource but use only localhost.
+_LOCAL_NETWORK_SUITES = frozenset(['test_socketserver'])
+
+
+def _configure_support(suite_name):
     """What CPython's regrtest would set up, for a run outside regrtest."""
     from test import support
     # Quiet: several suites print pages when verbose (regrtest's default too).
@@ -32,6 +36,8 @@ def _configure_support():
     # None would enable every resource, including the external network this
     # machine does not have; 'subprocess' is the one these suites need.
     support.use_resources = ['subprocess']
+    if suite_name in _LOCAL_NETWORK_SUITES:
+        support.use_resources.append('network')
     support.failfast = False
 
 
@@ -147,7 +153,7 @@ def main():
     suite_name, result_path = sys.argv[1], sys.argv[2]
     verbosity = 2 if '-v' in sys.argv[3:] else 1
     _check_patched()
-    _configure_support()
+    _configure_support(suite_name)
     timeout = float(os.environ.get('GEVENTC_STDLIB_TIMEOUT') or 0)
     if timeout > 10:
         _report_before(timeout - 5)
