@@ -85,7 +85,7 @@ Strictness (RFC 9112/9110), and the choices where the RFCs allow leniency
 
 cimport cython
 from libc.string cimport memchr, memcmp, memcpy
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_SetDefault
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
@@ -1299,13 +1299,113 @@ cdef object _SocketReader = None
 
 def _bind_pywsgi(dict namespace):
     global _Input, _Headers, _InvalidClientRequest, _NoopLog, _pywsgi, _SocketReader
+    global _ReadingSocketIO, _EAGAIN_ERRNOS
     _Input = namespace['Input']
     _Headers = namespace['_Headers']
     _InvalidClientRequest = namespace['_InvalidClientRequest']
     _NoopLog = namespace['_NoopLog']
     _pywsgi = namespace
-    from geventc._socket import _SocketReader as reader
+    from geventc._socket import _SocketReader as reader, _ReadingSocketIO as raw
+    import errno
     _SocketReader = reader
+    _ReadingSocketIO = raw
+    _EAGAIN_ERRNOS = frozenset((errno.EAGAIN, errno.EWOULDBLOCK))
+
+
+cdef object _ReadingSocketIO = None
+cdef object _EAGAIN_ERRNOS = None
+
+
+@cython.final
+cdef class _SocketReadinto:
+    """``readinto`` of a ``makefile('rb')`` stream's raw SocketIO over a
+    geventc socket: the stdlib's (a Python method) compiled. Bytes the
+    request loop read off the socket past a request head (``pending``) come
+    first, so that whoever reads the stream next gets them, as if they had
+    been in its buffer."""
+
+    cdef object raw
+    cdef _csocket sock
+    cdef bytes pending
+    cdef Py_ssize_t pending_pos
+    # The stream read through us since the loop last saw its buffer empty.
+    cdef bint used
+
+    def __call__(self, b):
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        raw = self.raw
+        if raw.closed:
+            raise ValueError('I/O operation on closed file.')
+        if not raw._reading:
+            raise _io.UnsupportedOperation('File or stream is not readable.')
+        if raw._timeout_occurred:
+            raise OSError('cannot read from timed out object')
+        self.used = True
+        if self.pending is not None:
+            PyObject_GetBuffer(b, &view, PyBUF_SIMPLE | PyBUF_WRITABLE)
+            try:
+                n = PyBytes_GET_SIZE(self.pending) - self.pending_pos
+                if n > view.len:
+                    n = view.len
+                memcpy(view.buf, PyBytes_AS_STRING(self.pending) + self.pending_pos, n)
+            finally:
+                PyBuffer_Release(&view)
+            self.pending_pos += n
+            if self.pending_pos >= PyBytes_GET_SIZE(self.pending):
+                self.pending = None
+            return n
+        try:
+            return self.sock._recv_into_c(b, 0, 0, NULL, NULL, False)
+        except TimeoutError:
+            raw._timeout_occurred = True
+            raise
+        except OSError as ex:
+            if ex.errno in _EAGAIN_ERRNOS:
+                return None
+            raise
+
+    cdef object recv_head(self):
+        # The request loop's read when the stream's buffer is empty: what
+        # is pending, else one recv (None: the socket timed out).
+        if self.pending is not None:
+            data = self.pending[self.pending_pos:]
+            self.pending = None
+            return data
+        try:
+            return self.sock._recv_bytes(8192, 0, NULL, NULL)
+        except TimeoutError:
+            self.raw._timeout_occurred = True
+            raise
+
+    cdef int keep(self, bytes data, Py_ssize_t start) except -1:
+        # data[start:] was read past a head: the stream's next bytes.
+        if start < PyBytes_GET_SIZE(data):
+            self.pending = data
+            self.pending_pos = start
+        return 0
+
+
+cdef _SocketReadinto _compile_readinto(rfile):
+    # Installs the compiled readinto on a makefile('rb', -1) stream over a
+    # geventc socket (as an attribute of its raw SocketIO, where the
+    # buffered stream looks it up); None for any other file.
+    if type(rfile) is not _SocketReader:
+        return None
+    raw = rfile.raw
+    if type(raw) is not _ReadingSocketIO or type(raw._sock) is not _csocket:
+        return None
+    existing = raw.__dict__.get('readinto')
+    if type(existing) is _SocketReadinto:
+        return existing
+    if existing is not None:
+        return None
+    cdef _SocketReadinto hook = _SocketReadinto.__new__(_SocketReadinto)
+    hook.raw = raw
+    hook.sock = raw._sock
+    hook.used = True
+    raw.readinto = hook
+    return hook
 
 
 cdef tuple _NO_BODY_CODES = (304, 204)
@@ -1331,6 +1431,7 @@ cdef class _Connection:
     cdef Timeout timer            # the head's timeout, reused while its seconds stay
     cdef object timer_seconds
     cdef object plain_input       # this request's Input when it has no body
+    cdef _SocketReadinto reader   # rfile's compiled readinto, or None
     # The response, while the compiled start_response/write own it (F_APP);
     # the handler's attributes get these values when it is done (_sync).
     cdef object sock
@@ -1350,6 +1451,8 @@ cdef class _Connection:
     cdef bint head
     cdef bint http10
     cdef bint close_connection
+    cdef object application
+    cdef object environ
 
     def __init__(self, handler, int flags):
         self.handler = handler
@@ -1362,6 +1465,7 @@ cdef class _Connection:
         """Drop what the connection held (the handler refers to us)."""
         self.write_cb = None
         self.timer = None
+        self.reader = None
         self.handler = self.rfile = self.sock = self.result = None
 
     # -- the request loop -------------------------------------------------------
@@ -1373,6 +1477,7 @@ cdef class _Connection:
         handler = self.handler
         self.rfile = handler.rfile
         self.buffered = type(self.rfile) is _SocketReader or type(self.rfile) is _io.BufferedReader
+        self.reader = _compile_readinto(self.rfile)
         self.parser = handler._get_parser()
         while handler.socket is not None:
             handler.time_start = _wall_clock()
@@ -1419,9 +1524,16 @@ cdef class _Connection:
             self.plain_input = None
             env = handler.get_environ()
         handler.environ = env
-        handler.application = self.server.application
+        application = handler.application = self.server.application
         if self.flags & F_RESPOND:
-            self._respond()
+            # What _respond would read back from the handler.
+            self.sock = handler.socket
+            self.http10 = request.minor == 0
+            self.head = request.method is _HEAD
+            self.close_connection = not request.keep_alive
+            self.application = application
+            self.environ = env
+            self._respond(True)
         else:
             handler.handle_one_response()
         if handler.close_connection:
@@ -1444,6 +1556,10 @@ cdef class _Connection:
         # WSGIHandler._read_head: the head in one peek when it is all there.
         cdef Request request
         cdef Timeout timer = None
+        cdef _SocketReadinto reader = self.reader
+        # Straight off the socket while the stream holds nothing: the
+        # stream only ever gets what follows the head (reader.keep).
+        cdef bint direct = reader is not None and not reader.used
         handler = self.handler
         rfile = self.rfile
         # A new connection has header_timeout to start, a kept-alive one
@@ -1453,7 +1569,10 @@ cdef class _Connection:
             timer = self._start_timer(idle)
         try:
             try:
-                data = rfile.peek(65536)
+                if direct:
+                    data = reader.recv_head()
+                else:
+                    data = rfile.peek(65536)
             except OSError:
                 return None
         except Timeout as ex:
@@ -1466,7 +1585,19 @@ cdef class _Connection:
         if not data:
             return None
         request = self.parser.parse(data, 0)
+        if direct:
+            if request is not None:
+                reader.keep(data, request.consumed)
+                return request
+            # The head goes on past these bytes: line by line, through the
+            # stream, which gets them first.
+            reader.keep(data, 0)
+            self.parser.reset()
+            return handler._read_head_slowly()
         if request is not None:
+            if reader is not None and request.consumed == len(data):
+                # peek() showed the whole buffer: it is empty now.
+                reader.used = False
             if self.buffered:
                 # What peek() showed is in the buffer: no read() detour.
                 _read1(rfile, request.consumed)
@@ -1515,14 +1646,16 @@ cdef class _Connection:
     def respond(self):
         """WSGIHandler.handle_one_response."""
         self.plain_input = None
-        self._respond()
+        self._respond(False)
 
-    cdef int _respond(self) except -1:
+    cdef int _respond(self, bint known) except -1:
+        # *known*: the request loop has set sock, http10, head,
+        # close_connection, application and environ.
         handler = self.handler
         cdef bint app_c = self.flags & F_APP
         handler.time_start = _wall_clock()
         if app_c:
-            self._reset()
+            self._reset(known)
         else:
             handler.status = None
             handler.headers_sent = False
@@ -1559,13 +1692,17 @@ cdef class _Connection:
                 handler.log_request()
         return 0
 
-    cdef int _reset(self) except -1:
+    cdef int _reset(self, bint known) except -1:
         handler = self.handler
-        self.sock = handler.socket
+        if not known:
+            self.sock = handler.socket
+            self.http10 = handler.request_version == 'HTTP/1.0'
+            self.head = handler.command == 'HEAD'
+            self.close_connection = handler.close_connection
+            self.application = handler.application
+            self.environ = handler.environ
+        # (What write() checks before start_response: the last code.)
         self.code = handler.code
-        self.http10 = handler.request_version == 'HTTP/1.0'
-        self.head = handler.command == 'HEAD'
-        self.close_connection = handler.close_connection
         self.status = None
         self.result = None
         self.response_length = 0
@@ -1592,12 +1729,13 @@ cdef class _Connection:
         handler.response_length = self.response_length
         handler.close_connection = self.close_connection
         handler.result = None
+        self.application = self.environ = None
         return 0
 
     cdef int _run_application(self) except -1:
         # run_application and process_result.
         cdef Py_ssize_t i
-        result = self.handler.application(self.handler.environ, self)
+        result = self.application(self.environ, self)
         self.result = result
         try:
             if type(result) is list:
