@@ -1054,7 +1054,7 @@ from cpython.float cimport PyFloat_FromDouble
 from cpython.dict cimport PyDict_Copy, PyDict_GetItem
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromFormat
 from libc.stdio cimport snprintf
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 from geventc._hub cimport Timeout
@@ -1161,7 +1161,12 @@ cdef tuple _encode_response_start(status, headers):
     header = value = None
     connection = date = content_length = None
     try:
-        for header, value in headers:
+        for item in headers:
+            if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+                header = <object>PyTuple_GET_ITEM(item, 0)
+                value = <object>PyTuple_GET_ITEM(item, 1)
+            else:
+                header, value = item
             if not isinstance(header, str):
                 raise UnicodeError('The header must be a native string', header, value)
             if not isinstance(value, str):
@@ -1833,7 +1838,7 @@ cdef class _Connection:
                     total = len(<object>PyList_GET_ITEM(result, 0))
                 else:
                     total = sum([len(chunk) for chunk in result])
-                self.response_headers.append((b'Content-Length', str(total).encode('latin-1')))
+                self.response_headers.append((b'Content-Length', PyBytes_FromFormat("%zd", total)))
             else:
                 self.use_chunked = not self.upgraded and not self.http10 and not self.head
                 if self.use_chunked:
