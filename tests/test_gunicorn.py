@@ -426,3 +426,44 @@ def test_https(start_gunicorn, tmp_path, kind):
     server.open_gate()
     for request in held:
         assert_answered(request, pids)
+
+
+@pytest.mark.parametrize('kind', ['stream', 'pywsgi'])
+def test_term_kills_what_outlasts_the_graceful_timeout(start_gunicorn, kind):
+    server = start_gunicorn(kind, '--graceful-timeout', '2')
+    held, _ = server.hold_on_every_worker()
+    server.signal(signal.SIGTERM)
+    # The gate stays shut: the workers end the held requests themselves
+    # after 2 s, log it, and exit; the master with them.
+    assert server.wait() == 0, server.logs()
+    for request in held:
+        result = request.answer()
+        assert isinstance(result, (OSError, http.client.HTTPException)), result
+    if not IMPL_IS_GEVENT:
+        # gunicorn's own gevent worker logs it too, unless the master's
+        # KILL (at the same graceful timeout) comes first.
+        assert server.logs().count('Worker graceful timeout') == 2, server.logs()
+
+
+@pytest.mark.parametrize('kind', [
+    'stream',
+    # gevent's pywsgi never closes an idle keep-alive connection.
+    pytest.param('pywsgi', marks=pytest.mark.geventc_only)])
+def test_keep_alive_serves_several_requests_then_closes_an_idle_connection(start_gunicorn, kind):
+    server = start_gunicorn(kind, '--keep-alive', '1')
+    with socket.create_connection(('127.0.0.1', server.port), timeout=SOON) as conn:
+        reader = conn.makefile('rb')
+        pids = set()
+        for i in range(3):
+            conn.sendall(b'GET /ka?%d HTTP/1.1\r\nHost: x\r\n\r\n' % i)
+            status_line = reader.readline()
+            assert status_line.startswith(b'HTTP/1.1 200 '), status_line
+            length = None
+            for line in iter(reader.readline, b'\r\n'):
+                name, _, value = line.partition(b':')
+                if name.strip().lower() == b'content-length':
+                    length = int(value)
+            pids.add(int(reader.read(length).split()[0]))
+        assert len(pids) == 1  # one connection, one worker
+        # Idle past --keep-alive: the worker closes the connection.
+        assert reader.read() == b''
