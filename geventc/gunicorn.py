@@ -233,7 +233,14 @@ class GeventcPyWSGIHandler(pywsgi.WSGIHandler):
     def handle_one_request(self):
         # A refused request has no environ of its own: not the previous one's.
         self.environ = None
-        return super().handle_one_request()
+        result = super().handle_one_request()
+        if isinstance(result, tuple):
+            # Refused: handle() sends the canned response and logs it, with
+            # its status; the rest is also this response's, not the last.
+            self._orig_status = None
+            self.response_headers = None
+            self.response_length = len(result[1])
+        return result
 
     def _is_last_request(self):
         # Shutting down, or no keep-alive: the connection ends after this.
@@ -273,9 +280,12 @@ class GeventcPyWSGIHandler(pywsgi.WSGIHandler):
     def _log_environ(self):
         if self.environ is not None:
             return self.environ
-        # Refused before an environ was made: what is known of the request.
-        env = {'REQUEST_METHOD': self.command or '-', 'RAW_URI': self.path or '-',
-               'SERVER_PROTOCOL': self.request_version or '-'}
+        # Refused before an environ was made: the request line if it was
+        # parsed (command and path may still be the previous request's).
+        request = self._request
+        env = {'REQUEST_METHOD': request.method if request is not None else '-',
+               'RAW_URI': request.target if request is not None else '-',
+               'SERVER_PROTOCOL': request.version if request is not None else '-'}
         if isinstance(self.client_address, tuple):
             env['REMOTE_ADDR'] = str(self.client_address[0])
         return env

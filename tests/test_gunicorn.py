@@ -467,3 +467,33 @@ def test_keep_alive_serves_several_requests_then_closes_an_idle_connection(start
         assert len(pids) == 1  # one connection, one worker
         # Idle past --keep-alive: the worker closes the connection.
         assert reader.read() == b''
+
+
+@pytest.mark.geventc_only  # gunicorn's handler reads the environ gevent leaves unset
+def test_pywsgi_worker_logs_a_refused_request_as_itself(start_gunicorn, tmp_path):
+    access_log = str(tmp_path / 'access.log')
+    server = start_gunicorn('pywsgi', '--access-logfile', access_log)
+    with socket.create_connection(('127.0.0.1', server.port), timeout=SOON) as conn:
+        # The second request has no Host: refused (400), after the first is served.
+        conn.sendall(b'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\n\r\n')
+        received = b''
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            received += data
+    assert received.startswith(b'HTTP/1.1 200 '), received
+    assert b'HTTP/1.1 400 ' in received, received
+
+    refusal = received[received.index(b'HTTP/1.1 400 '):]
+
+    def logged():
+        with open(access_log) as f:
+            lines = [line for line in f if '"GET / HTTP/1.1"' not in line]
+        return lines if len(lines) >= 2 else None
+    lines = wait_for(logged, 'two access log lines', server=server)
+    assert len(lines) == 2, lines
+    assert '"GET /first HTTP/1.1" 200 ' in lines[0], lines
+    # Not the previous request's line, status or size: the refused head was
+    # not understood.
+    assert '"- - -" 400 %d ' % len(refusal) in lines[1], lines
