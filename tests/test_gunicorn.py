@@ -24,11 +24,11 @@ import time
 
 import pytest
 
-from _helpers import IMPL_IS_GEVENT
+from _helpers import IMPL_IS_GEVENT, assert_ok, run_python
 
-if importlib.util.find_spec('gunicorn') is None:
-    pytest.skip('!!! gunicorn is not importable: the gunicorn worker tests did NOT run '
-                '(pip install gunicorn; it is in the test extras)', allow_module_level=True)
+HAVE_GUNICORN = importlib.util.find_spec('gunicorn') is not None
+NO_GUNICORN = ('!!! gunicorn is not importable: the gunicorn worker tests did NOT run '
+               '(pip install gunicorn; it is in the test extras)')
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -255,6 +255,8 @@ class Gunicorn(object):
 
 @pytest.fixture
 def start_gunicorn(tmp_path):
+    if not HAVE_GUNICORN:
+        pytest.skip(NO_GUNICORN)
     started = []
 
     def start(kind, *args):
@@ -497,3 +499,28 @@ def test_pywsgi_worker_logs_a_refused_request_as_itself(start_gunicorn, tmp_path
     # Not the previous request's line, status or size: the refused head was
     # not understood.
     assert '"- - -" 400 %d ' % len(refusal) in lines[1], lines
+
+
+@pytest.mark.geventc_only
+def test_the_module_imports_without_gunicorn_and_says_what_is_missing():
+    res = assert_ok(run_python("""
+        import sys
+        sys.modules['gunicorn'] = None   # as if not installed
+        import geventc
+        import geventc.gunicorn
+        try:
+            geventc.gunicorn.GeventcWorker(0, 0, [], None, 30, None, None)
+        except ImportError as ex:
+            print('ImportError', ex)
+    """))
+    assert res.stdout.startswith('ImportError geventc.gunicorn needs gunicorn (pip install gunicorn)'), res.stdout
+
+
+@pytest.mark.geventc_only
+def test_importing_geventc_does_not_import_gunicorn():
+    res = assert_ok(run_python("""
+        import sys
+        import geventc, geventc.monkey, geventc.pywsgi, geventc.server
+        print('gunicorn' in sys.modules)
+    """))
+    assert res.stdout.split() == ['False']
