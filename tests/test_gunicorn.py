@@ -60,6 +60,13 @@ def app(environ, start_response):
             impl.sleep(0.02)
     elif path == '/sleep':
         impl.sleep(float(query))
+    if path == '/file':
+        # A file wrapper: gunicorn's worker sends it with socket.sendfile.
+        size = os.path.getsize(__file__)
+        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(size))])
+        return environ['wsgi.file_wrapper'](open(__file__, 'rb'))
+    if path == '/error':
+        raise RuntimeError('the application failed')
     extra = ''
     if path == '/environ':
         extra = ' RAW_URI=%s sock=%s' % (environ.get('RAW_URI'), 'gunicorn.sock' in environ)
@@ -499,6 +506,20 @@ def test_pywsgi_worker_logs_a_refused_request_as_itself(start_gunicorn, tmp_path
     # Not the previous request's line, status or size: the refused head was
     # not understood.
     assert '"- - -" 400 %d ' % len(refusal) in lines[1], lines
+
+
+@pytest.mark.parametrize('kind', ['stream', 'pywsgi'])
+def test_file_wrapper_and_application_error(start_gunicorn, kind):
+    server = start_gunicorn(kind)
+    status, body = get(server.port, '/file')
+    assert status == 200
+    with open(os.path.join(server.dir, 'gapp.py')) as f:
+        assert body == f.read()
+    status, _ = get(server.port, '/error')
+    assert status == 500
+    # The worker goes on serving.
+    assert get(server.port, '/after')[0] == 200
+    assert 'RuntimeError: the application failed' in server.logs()
 
 
 @pytest.mark.geventc_only
