@@ -29,11 +29,19 @@ worker classes are still defined, and making one raises ImportError.
 import os
 import sys
 import time
+from datetime import timedelta
+from functools import partial
 
 import geventc
-from geventc import pywsgi
+from geventc import monkey, pywsgi, socket
+from geventc.event import Event
+from geventc.pool import Pool
+from geventc.server import StreamServer
 
 try:
+    import gunicorn as _gunicorn
+    from gunicorn.http.wsgi import base_environ
+    from gunicorn.sock import ssl_context
     from gunicorn.workers.base_async import AsyncWorker as _AsyncWorker
 except ImportError as _ex:
     _GUNICORN_IMPORT_ERROR = _ex
@@ -57,15 +65,13 @@ HEARTBEAT = 1.0
 
 
 def _server_software():
-    import gunicorn
-    return 'geventc/%s gunicorn/%s' % (geventc.__version__, gunicorn.__version__)
+    return 'geventc/%s gunicorn/%s' % (geventc.__version__, _gunicorn.__version__)
 
 
 def _ssl_args(cfg):
     # The arguments gunicorn's own workers wrap accepted sockets with.
     if not cfg.is_ssl:
         return {}
-    from gunicorn.sock import ssl_context
     return {'ssl_context': ssl_context(cfg),
             'suppress_ragged_eofs': cfg.suppress_ragged_eofs,
             'do_handshake_on_connect': cfg.do_handshake_on_connect}
@@ -106,7 +112,6 @@ class GeventcWorker(_AsyncWorker):
     def patch(self):
         """Patch the standard library, and take the listeners over as
         geventc sockets (the master's socket objects are not cooperative)."""
-        from geventc import monkey, socket
         monkey.patch_all()
         self.sockets = [socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
                         for s in self.sockets]
@@ -124,7 +129,6 @@ class GeventcWorker(_AsyncWorker):
     # -- serving -------------------------------------------------------------
 
     def run(self):
-        from geventc.event import Event
         self._wakeup = Event()
         servers = [self._make_server(listener) for listener in self.sockets]
         for server in servers:
@@ -135,13 +139,10 @@ class GeventcWorker(_AsyncWorker):
         self._drain(servers)
 
     def _make_server(self, listener):
-        from geventc.pool import Pool
         listener.setblocking(1)
         pool = Pool(self.worker_connections)
         if self.server_class is not None:
             return self._make_wsgi_server(listener, pool)
-        from functools import partial
-        from geventc.server import StreamServer
         server = StreamServer(listener, handle=partial(self.handle, _Listener(listener)),
                               spawn=pool, **_ssl_args(self.cfg))
         if self.cfg.workers > 1:
@@ -151,7 +152,6 @@ class GeventcWorker(_AsyncWorker):
         return server
 
     def _make_wsgi_server(self, listener, pool):
-        from gunicorn.http.wsgi import base_environ
         environ = base_environ(self.cfg)
         environ.update({'wsgi.multithread': True, 'SERVER_SOFTWARE': _server_software()})
         # gunicorn's keep-alive 0 means one request per connection; the
@@ -268,7 +268,6 @@ class GeventcPyWSGIHandler(pywsgi.WSGIHandler):
         return env
 
     def log_request(self):
-        from datetime import timedelta
         finish = self.time_finish or time.time()
         elapsed = timedelta(seconds=max(0.0, finish - self.time_start))
         status = _text(self._orig_status or self.status) or '-'
