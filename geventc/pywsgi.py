@@ -423,6 +423,9 @@ class WSGIHandler(object):
                 if result is True:
                     continue
                 self.status, response_body = result
+                # The log line is this refusal's, not the previous request's.
+                self._orig_status = None
+                self.response_length = len(response_body)
                 self.socket.sendall(response_body)
                 if self.time_finish == 0:
                     self.time_finish = time.time()
