@@ -35,6 +35,9 @@ pytestmark = pytest.mark.timeout(120)
 WORKER_CLASSES = {
     'stream': 'gevent' if IMPL_IS_GEVENT else 'geventc.gunicorn.GeventcWorker',
     'pywsgi': 'gevent_pywsgi' if IMPL_IS_GEVENT else 'geventc.gunicorn.GeventcPyWSGIWorker',
+    # gunicorn's own gevent workers, run on geventc through the alias.
+    'alias-stream': 'gevent',
+    'alias-pywsgi': 'gevent_pywsgi',
 }
 
 #: Generous bound on anything that should happen "soon" (a wedged server
@@ -68,6 +71,9 @@ def app(environ, start_response):
     if path == '/error':
         raise RuntimeError('the application failed')
     extra = ''
+    if path == '/which':
+        import sys
+        extra = ' gevent=%s' % getattr(sys.modules.get('gevent'), '__name__', None)
     if path == '/environ':
         extra = ' RAW_URI=%s sock=%s' % (environ.get('RAW_URI'), 'gunicorn.sock' in environ)
     body = ('%d %s%s' % (os.getpid(), path, extra)).encode()
@@ -169,7 +175,8 @@ class Gunicorn(object):
         env['GAPP_IMPL'] = 'gevent' if IMPL_IS_GEVENT else 'geventc'
         env['GAPP_GATE'] = self.gate
         env.pop('GEVENT_RESOLVER', None)
-        cmd = [sys.executable, '-m', 'gunicorn', '-k', WORKER_CLASSES[kind], '-w', '2',
+        launcher = ['-m', 'geventc.alias', '-m'] if kind.startswith('alias-') else ['-m']
+        cmd = [sys.executable] + launcher + ['gunicorn', '-k', WORKER_CLASSES[kind], '-w', '2',
                '-b', '127.0.0.1:%d' % self.port, '--no-control-socket',
                '--graceful-timeout', '25', '--error-logfile', self.error_log,
                '--chdir', directory] + list(args) + ['gapp:app']
@@ -545,3 +552,22 @@ def test_importing_geventc_does_not_import_gunicorn():
         print('gunicorn' in sys.modules)
     """))
     assert res.stdout.split() == ['False']
+
+
+@pytest.mark.geventc_only
+@pytest.mark.parametrize('kind', ['alias-stream', 'alias-pywsgi'])
+def test_gunicorns_own_gevent_workers_run_on_geventc_through_the_alias(start_gunicorn, kind):
+    # `python -m geventc.alias -m gunicorn -k gevent`: gunicorn imports
+    # gevent, checks gevent.__version__ (>= 24.10.1) and runs its own worker.
+    server = start_gunicorn(kind)
+    held, pids = server.hold_on_every_worker()
+    fast = [Request(server.port, '/fast?%d' % i) for i in range(20)]
+    for request in fast:
+        assert_answered(request, pids)
+    server.open_gate()
+    for request in held:
+        assert_answered(request, pids)
+    status, body = get(server.port, '/which')
+    assert status == 200 and body.endswith(' gevent=geventc'), body   # gunicorn's gevent is geventc
+    server.signal(signal.SIGTERM)
+    assert server.wait() == 0
