@@ -19,7 +19,7 @@ import tempfile
 
 import pytest
 
-from _integ import IMPL_IS_GEVENT, free_port, require, run_child
+from _integ import AS_GEVENT, IMPL_IS_GEVENT, free_port, require, run_child
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -161,13 +161,6 @@ def connect(name, stmt_timeout):
 def query(conn, sql):
     return conn.execute(sql).fetchone()
 '''
-
-AS_GEVENT = '''
-import _alias
-if not _alias.alias_requested():
-    geventc.install_as_gevent()
-'''
-
 
 def _scenario(port, driver, stmt_timeout=30000, prelude='', extra_env=None, timeout=120):
     code = ('import geventc\n' + prelude + driver +
