@@ -29,6 +29,9 @@ STDLIB_SUITES="test_asyncore test_context test_selectors test_smtpd test_smtplib
 echo "== CPython's own test suites under geventc.monkey.patch_all() (exclusions: tests/stdlib_suite/excluded.txt)"
 $py tests/stdlib_suite/run.py -v --logs build/stdlib-suite-logs $STDLIB_SUITES || status=1
 
+echo "== the real-library scenarios and gunicorn on gevent 26.9.0 too (GEVENTC_TEST_IMPL=gevent)"
+GEVENTC_TEST_IMPL=gevent $py -m pytest tests/integration tests/test_gunicorn.py -p no:cacheprovider -q || status=1
+
 echo "== pytest"
 $py -m pytest tests -p no:cacheprovider
 rc=$?
