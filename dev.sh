@@ -23,6 +23,10 @@ if [ "$mode" = test ]; then
     # CPython's own test suites (tests/stdlib_suite): Debian ships them apart.
     python3 -c 'import test.support' 2>/dev/null ||
         missing+=("libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite")
+    # Servers the integration tests (tests/integration) start on loopback.
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+        missing+=(postgresql)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "dev.sh: installing ${missing[*]}"

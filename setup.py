@@ -8,6 +8,7 @@ Overrides (for distributions that put libev elsewhere):
 import os
 import sys
 
+from setuptools.command.build_py import build_py
 from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -117,4 +118,24 @@ def ship_public_header():
 
 
 ship_public_header()
-setup(ext_modules=ext_modules())
+class build_py_with_pth(build_py):
+    """Also puts ``geventc_as_gevent.pth`` at the top of the installed tree
+    (site-packages): with ``GEVENTC_AS_GEVENT=1`` in the environment, every
+    interpreter starts with the gevent alias on. (An editable install does
+    not carry it; wheels and regular installs do.)"""
+
+    PTH = 'geventc_as_gevent.pth'
+
+    def run(self):
+        super().run()
+        if not getattr(self, 'editable_mode', False):
+            self.copy_file(self.PTH, os.path.join(self.build_lib, self.PTH), preserve_mode=0)
+
+    def get_outputs(self, include_bytecode=1):
+        outputs = super().get_outputs(include_bytecode)
+        if not getattr(self, 'editable_mode', False):
+            outputs.append(os.path.join(self.build_lib, self.PTH))
+        return outputs
+
+
+setup(ext_modules=ext_modules(), cmdclass={'build_py': build_py_with_pth})

@@ -10,7 +10,18 @@ the old spellings the gevent articles use (``spawn_link*``, ``signal(...)``,
 """
 import sys as _sys
 
-__version__ = '0.1.0'
+from collections import namedtuple as _namedtuple
+
+#: geventc's own release.
+__geventc_version__ = '0.1.0'
+#: The gevent release whose API geventc provides, with geventc's release as
+#: the PEP 440 local label. Libraries that look for gevent by name compare
+#: ``gevent.__version__`` with the gevent release they need (gunicorn:
+#: ``>= 24.10.1``); under the ``gevent`` alias they get this, and
+#: ``packaging.version.parse`` orders it as 26.9.0.
+__version__ = '26.9.0+geventc.' + __geventc_version__
+#: ``gevent.version_info``'s shape, for the same gevent release.
+version_info = _namedtuple('version_info', 'major minor micro releaselevel serial')(26, 9, 0, 'final', 0)
 
 from geventc._config import config
 from geventc._hub import (

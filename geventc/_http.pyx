@@ -85,7 +85,7 @@ Strictness (RFC 9112/9110), and the choices where the RFCs allow leniency
 
 cimport cython
 from libc.string cimport memchr, memcmp, memcpy
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_SetDefault
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
@@ -1035,4 +1035,834 @@ cdef class ChunkedDecoder:
         _split_field(line, 0, n, &f, 400)
         self.trailers.append((_latin1(line, f.name_end),
                               _latin1(line + f.value_start, f.value_end - f.value_start)))
+        return 0
+
+
+# -- pywsgi's per-request work ----------------------------------------------------------
+#
+# geventc.pywsgi's WSGIHandler is a Python class (subclassed, patched), but
+# what it does per request, when a class does not override the methods
+# involved, runs here: reading the head, the environ, start_response and
+# write, framing the response (status line, headers, Date, Content-Length or
+# chunked, and the first body chunk in one send), the access log switch.
+# A method a subclass overrides is called through the handler instead, so it
+# pays only for that method. pywsgi decides which methods are its own
+# (``serve_flags``) and lends its Python types (``_bind_pywsgi``).
+
+from cpython.unicode cimport PyUnicode_AsLatin1String
+from cpython.float cimport PyFloat_FromDouble
+from cpython.dict cimport PyDict_Copy, PyDict_GetItem
+from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromFormat
+from libc.stdio cimport snprintf
+from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
+from geventc._hub cimport Timeout
+from geventc._socket cimport socket as _csocket
+import io as _io
+import sys as _sys
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    cdef struct tm:
+        int tm_sec
+        int tm_min
+        int tm_hour
+        int tm_mday
+        int tm_mon
+        int tm_year
+        int tm_wday
+    tm* gmtime_r(const time_t* timer, tm* result)
+
+cdef extern from "Python.h":
+    Py_ssize_t PyUnicode_FindChar(object s, Py_UCS4 ch, Py_ssize_t start, Py_ssize_t end, int direction) except -2
+
+
+cdef inline object _wall_clock():
+    # time.time(), without the call.
+    cdef timespec ts
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return PyFloat_FromDouble(<double>ts.tv_sec + <double>ts.tv_nsec * 1e-9)
+
+
+# -- Date ---------------------------------------------------------------------------
+
+cdef const char* _WDAY[7]
+cdef const char* _MON[12]
+_WDAY[:] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"]
+_MON[:] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun",
+           b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
+cdef time_t _date_second = -1
+cdef bytes _date_value = b''
+
+
+cpdef bytes date_header():
+    """The ``Date`` header value for now (RFC 9110 5.6.7, as bytes),
+    formatted at most once a second."""
+    global _date_second, _date_value
+    cdef timespec ts
+    cdef tm t
+    cdef char buf[64]
+    cdef int n
+    clock_gettime(CLOCK_REALTIME, &ts)
+    if ts.tv_sec != _date_second:
+        gmtime_r(&ts.tv_sec, &t)
+        n = snprintf(buf, sizeof(buf), "%s, %02d %3s %4d %02d:%02d:%02d GMT",
+                     _WDAY[t.tm_wday], t.tm_mday, _MON[t.tm_mon], t.tm_year + 1900,
+                     t.tm_hour, t.tm_min, t.tm_sec)
+        _date_value = PyBytes_FromStringAndSize(buf, n)
+        _date_second = ts.tv_sec
+    return _date_value
+
+
+# -- start_response's checks ----------------------------------------------------------
+
+cdef inline bint _has_crlf(object s) except -1:
+    cdef Py_ssize_t n = len(s)
+    return PyUnicode_FindChar(s, 13, 0, n, 1) >= 0 or PyUnicode_FindChar(s, 10, 0, n, 1) >= 0
+
+
+cdef object _status_code(str status):
+    # int(status.split(' ', 1)[0]); the digits-only common case without
+    # the calls (anything else goes through int() for its exact result).
+    cdef Py_ssize_t i, n = len(status)
+    cdef long code = 0
+    cdef Py_UCS4 ch
+    if 0 < n and n < 1000:
+        i = 0
+        while i < n and i < 9:
+            ch = status[i]
+            if ch == u' ':
+                break
+            if ch < u'0' or ch > u'9':
+                i = -1
+                break
+            code = code * 10 + (<long>ch - 48)
+            i += 1
+        if 0 < i < 9 and (i == n or status[i] == u' '):
+            return code
+    return int(status.split(' ', 1)[0])
+
+
+def encode_response_start(status, headers):
+    """start_response's work on its arguments: *status* and each header
+    name and value must be native strings without CR or LF (header
+    injection), latin-1 encodable. Returns ``(status bytes, code,
+    [(name bytes, value bytes)], Connection value, Date value,
+    Content-Length value)``, the last three None when not given."""
+    return _encode_response_start(status, headers)
+
+
+cdef tuple _encode_response_start(status, headers):
+    cdef list response_headers = []
+    cdef bytes name_b
+    cdef Py_ssize_t n
+    cdef const unsigned char* p
+    header = value = None
+    connection = date = content_length = None
+    try:
+        for item in headers:
+            if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+                header = <object>PyTuple_GET_ITEM(item, 0)
+                value = <object>PyTuple_GET_ITEM(item, 1)
+            else:
+                header, value = item
+            if not isinstance(header, str):
+                raise UnicodeError('The header must be a native string', header, value)
+            if not isinstance(value, str):
+                raise UnicodeError('The value must be a native string', header, value)
+            if _has_crlf(header):
+                raise ValueError('carriage return or newline in header name', header)
+            if _has_crlf(value):
+                raise ValueError('carriage return or newline in header value', value)
+            name_b = PyUnicode_AsLatin1String(header)
+            response_headers.append((name_b, PyUnicode_AsLatin1String(value)))
+            n = PyBytes_GET_SIZE(name_b)
+            p = <const unsigned char*>PyBytes_AS_STRING(name_b)
+            if _ieq(p, n, b"connection", 10):
+                connection = value
+            elif _ieq(p, n, b"date", 4):
+                date = value
+            elif _ieq(p, n, b"content-length", 14):
+                content_length = value
+    except UnicodeEncodeError:
+        raise UnicodeError('Non-latin1 header', repr(header), repr(value))
+    if not isinstance(status, str):
+        raise UnicodeError('The status string must be a native string')
+    if _has_crlf(status):
+        raise ValueError('carriage return or newline in status', status)
+    code = _status_code(status)
+    return (PyUnicode_AsLatin1String(status), code, response_headers,
+            connection, date, content_length)
+
+
+# -- the response head -------------------------------------------------------------------
+
+cdef bytes _generic_head(status, list headers, data, bint chunked):
+    # Any bytes-like pieces: as b''.join would take them (and fail).
+    parts = [b'HTTP/1.1 ', status, b'\r\n']
+    for header, value in headers:
+        parts += (header, b': ', value, b'\r\n')
+    parts.append(b'\r\n')
+    if data:
+        if chunked:
+            parts += (b'%x\r\n' % len(data), data, b'\r\n')
+        else:
+            parts.append(data)
+    return b''.join(parts)
+
+
+cpdef bytes build_head(status, list headers, data, bint chunked):
+    """``HTTP/1.1 <status>``, the *headers* (``[(name, value)]``, bytes),
+    the blank line, then *data* (framed as a chunk when *chunked*; b'' or
+    None: no body) in one bytes, for one send."""
+    cdef Py_ssize_t total, i, n = len(headers), dlen = 0, k
+    cdef PyObject* item
+    cdef PyObject* name
+    cdef PyObject* value
+    cdef char* out
+    cdef char sizebuf[24]
+    cdef int sizelen = 0
+    if type(status) is not bytes or (data and type(data) is not bytes):
+        return _generic_head(status, headers, data, chunked)
+    total = 9 + PyBytes_GET_SIZE(status) + 2 + 2
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if type(<object>item) is not tuple or PyTuple_GET_SIZE(<object>item) != 2:
+            return _generic_head(status, headers, data, chunked)
+        name = PyTuple_GET_ITEM(<object>item, 0)
+        value = PyTuple_GET_ITEM(<object>item, 1)
+        if type(<object>name) is not bytes or type(<object>value) is not bytes:
+            return _generic_head(status, headers, data, chunked)
+        total += PyBytes_GET_SIZE(<object>name) + PyBytes_GET_SIZE(<object>value) + 4
+    if data:
+        dlen = PyBytes_GET_SIZE(data)
+        total += dlen
+        if chunked:
+            sizelen = snprintf(sizebuf, sizeof(sizebuf), "%zx\r\n", dlen)
+            total += sizelen + 2
+    result = PyBytes_FromStringAndSize(NULL, total)
+    out = PyBytes_AS_STRING(result)
+    memcpy(out, b"HTTP/1.1 ", 9)
+    out += 9
+    k = PyBytes_GET_SIZE(status)
+    memcpy(out, PyBytes_AS_STRING(status), k)
+    out += k
+    memcpy(out, b"\r\n", 2)
+    out += 2
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        name = PyTuple_GET_ITEM(<object>item, 0)
+        value = PyTuple_GET_ITEM(<object>item, 1)
+        k = PyBytes_GET_SIZE(<object>name)
+        memcpy(out, PyBytes_AS_STRING(<object>name), k)
+        out += k
+        memcpy(out, b": ", 2)
+        out += 2
+        k = PyBytes_GET_SIZE(<object>value)
+        memcpy(out, PyBytes_AS_STRING(<object>value), k)
+        out += k
+        memcpy(out, b"\r\n", 2)
+        out += 2
+    memcpy(out, b"\r\n", 2)
+    out += 2
+    if dlen:
+        if chunked:
+            memcpy(out, sizebuf, sizelen)
+            out += sizelen
+        memcpy(out, PyBytes_AS_STRING(data), dlen)
+        out += dlen
+        if chunked:
+            memcpy(out, b"\r\n", 2)
+    return result
+
+
+# -- the request loop ----------------------------------------------------------------------
+
+# Which groups of WSGIHandler's methods a handler class has as they are
+# (pywsgi.serve_flags); for the others, the handler's own are called.
+DEF F_READ = 1       # handle_one_request and the head reading under it
+DEF F_ENVIRON = 2    # get_environ (and the server's get_environ/environ_class)
+DEF F_RESPOND = 4    # handle_one_response
+DEF F_APP = 8        # run_application, start_response, write and what they call
+DEF F_LOG = 16       # log_request, format_request
+SERVE_READ = F_READ
+SERVE_ENVIRON = F_ENVIRON
+SERVE_RESPOND = F_RESPOND
+SERVE_APP = F_APP
+SERVE_LOG = F_LOG
+
+# pywsgi's types and globals (``_bind_pywsgi``): it imports this module.
+cdef object _Input = None
+cdef object _Headers = None
+cdef object _InvalidClientRequest = None
+cdef object _NoopLog = None
+cdef dict _pywsgi = None
+cdef object _read1 = _io.BufferedReader.read1
+cdef object _SocketReader = None
+
+
+def _bind_pywsgi(dict namespace):
+    global _Input, _Headers, _InvalidClientRequest, _NoopLog, _pywsgi, _SocketReader
+    global _ReadingSocketIO, _EAGAIN_ERRNOS
+    _Input = namespace['Input']
+    _Headers = namespace['_Headers']
+    _InvalidClientRequest = namespace['_InvalidClientRequest']
+    _NoopLog = namespace['_NoopLog']
+    _pywsgi = namespace
+    from geventc._socket import _SocketReader as reader, _ReadingSocketIO as raw
+    import errno
+    _SocketReader = reader
+    _ReadingSocketIO = raw
+    _EAGAIN_ERRNOS = frozenset((errno.EAGAIN, errno.EWOULDBLOCK))
+
+
+cdef object _ReadingSocketIO = None
+cdef object _EAGAIN_ERRNOS = None
+
+
+@cython.final
+cdef class _SocketReadinto:
+    """``readinto`` of a ``makefile('rb')`` stream's raw SocketIO over a
+    geventc socket: the stdlib's (a Python method) compiled. Bytes the
+    request loop read off the socket past a request head (``pending``) come
+    first, so that whoever reads the stream next gets them, as if they had
+    been in its buffer."""
+
+    cdef object raw
+    cdef _csocket sock
+    cdef bytes pending
+    cdef Py_ssize_t pending_pos
+    # The stream read through us since the loop last saw its buffer empty.
+    cdef bint used
+
+    def __call__(self, b):
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        raw = self.raw
+        if raw.closed:
+            raise ValueError('I/O operation on closed file.')
+        if not raw._reading:
+            raise _io.UnsupportedOperation('File or stream is not readable.')
+        if raw._timeout_occurred:
+            raise OSError('cannot read from timed out object')
+        self.used = True
+        if self.pending is not None:
+            PyObject_GetBuffer(b, &view, PyBUF_SIMPLE | PyBUF_WRITABLE)
+            try:
+                n = PyBytes_GET_SIZE(self.pending) - self.pending_pos
+                if n > view.len:
+                    n = view.len
+                memcpy(view.buf, PyBytes_AS_STRING(self.pending) + self.pending_pos, n)
+            finally:
+                PyBuffer_Release(&view)
+            self.pending_pos += n
+            if self.pending_pos >= PyBytes_GET_SIZE(self.pending):
+                self.pending = None
+            return n
+        try:
+            return self.sock._recv_into_c(b, 0, 0, NULL, NULL, False)
+        except TimeoutError:
+            raw._timeout_occurred = True
+            raise
+        except OSError as ex:
+            if ex.errno in _EAGAIN_ERRNOS:
+                return None
+            raise
+
+    cdef object recv_head(self):
+        # The request loop's read when the stream's buffer is empty: what
+        # is pending, else one recv (None: the socket timed out).
+        if self.pending is not None:
+            data = self.pending[self.pending_pos:]
+            self.pending = None
+            return data
+        try:
+            return self.sock._recv_bytes(8192, 0, NULL, NULL)
+        except TimeoutError:
+            self.raw._timeout_occurred = True
+            raise
+
+    cdef int keep(self, bytes data, Py_ssize_t start) except -1:
+        # data[start:] was read past a head: the stream's next bytes.
+        if start < PyBytes_GET_SIZE(data):
+            self.pending = data
+            self.pending_pos = start
+        return 0
+
+
+cdef _SocketReadinto _compile_readinto(rfile):
+    # Installs the compiled readinto on a makefile('rb', -1) stream over a
+    # geventc socket (as an attribute of its raw SocketIO, where the
+    # buffered stream looks it up); None for any other file.
+    if type(rfile) is not _SocketReader:
+        return None
+    raw = rfile.raw
+    if type(raw) is not _ReadingSocketIO or type(raw._sock) is not _csocket:
+        return None
+    existing = raw.__dict__.get('readinto')
+    if type(existing) is _SocketReadinto:
+        return existing
+    if existing is not None:
+        return None
+    cdef _SocketReadinto hook = _SocketReadinto.__new__(_SocketReadinto)
+    hook.raw = raw
+    hook.sock = raw._sock
+    hook.used = True
+    raw.readinto = hook
+    return hook
+
+
+cdef tuple _NO_BODY_CODES = (304, 204)
+
+
+@cython.final
+cdef class _Connection:
+    """A WSGIHandler's compiled part, one per connection: the request loop
+    (:meth:`serve`), the response (:meth:`respond`), and, called, the
+    application's ``start_response``."""
+
+    cdef object handler
+    cdef object server
+    cdef object rfile
+    cdef object loop
+    cdef RequestParser parser
+    cdef readonly int flags
+    cdef bint buffered            # rfile is a plain buffered socket reader
+    cdef object client_address    # the one remote_addr/port were made from
+    cdef object remote_addr
+    cdef object remote_port
+    cdef object write_cb          # self.write, handed to the application
+    cdef Timeout timer            # the head's timeout, reused while its seconds stay
+    cdef object timer_seconds
+    cdef object plain_input       # this request's Input when it has no body
+    cdef _SocketReadinto reader   # rfile's compiled readinto, or None
+    # The response, while the compiled start_response/write own it (F_APP);
+    # the handler's attributes get these values when it is done (_sync).
+    cdef object sock
+    cdef object status
+    cdef object orig_status
+    cdef object code
+    cdef list response_headers
+    cdef object provided_date
+    cdef object provided_content_length
+    cdef object status_iteration
+    cdef object result
+    cdef Py_ssize_t response_length
+    cdef bint started
+    cdef bint headers_sent
+    cdef bint use_chunked
+    cdef bint upgraded
+    cdef bint head
+    cdef bint http10
+    cdef bint close_connection
+    cdef object application
+    cdef object environ
+
+    def __init__(self, handler, int flags):
+        self.handler = handler
+        self.flags = flags
+        self.server = handler.server
+        self.loop = getattr(self.server, 'loop', None)
+        self.write_cb = self.write
+
+    def close(self):
+        """Drop what the connection held (the handler refers to us)."""
+        self.write_cb = None
+        self.timer = None
+        self.reader = None
+        self.handler = self.rfile = self.sock = self.result = None
+
+    # -- the request loop -------------------------------------------------------
+
+    def serve(self):
+        """Serve requests while the socket is open: the loop of
+        ``handle()`` over ``handle_one_request()``. Returns the first
+        result other than True (None: close; a tuple: a refusal to send)."""
+        handler = self.handler
+        self.rfile = handler.rfile
+        self.buffered = type(self.rfile) is _SocketReader or type(self.rfile) is _io.BufferedReader
+        self.reader = _compile_readinto(self.rfile)
+        self.parser = handler._get_parser()
+        while handler.socket is not None:
+            handler.time_start = _wall_clock()
+            handler.time_finish = 0
+            result = self._one_request()
+            if result is not True:
+                return result
+        return True
+
+    cdef object _one_request(self):
+        # WSGIHandler.handle_one_request, read_requestline and read_request.
+        cdef Request request
+        handler = self.handler
+        if self.rfile.closed:
+            return None
+        handler._request = None
+        try:
+            try:
+                request = self._read_head()
+            except HTTPParseError as ex:
+                raise _InvalidClientRequest(ex.reason, ex.status)
+        except _InvalidClientRequest as ex:
+            return handler._handle_client_error(ex)
+        except OSError:
+            return None
+        handler._request = request
+        if request is None:
+            handler.requestline = ''
+            return None
+        requestline = request.method + ' ' + request.target + ' ' + request.version
+        handler.requestline = requestline
+        handler.response_length = 0
+        if len(requestline) >= _pywsgi['MAX_REQUEST_LINE']:
+            return ('414', _pywsgi['_REQUEST_TOO_LONG_RESPONSE'])
+        handler.command = request.method
+        handler.path = request.target
+        handler.request_version = request.version
+        handler.headers = _Headers(request.headers)
+        handler.content_length = request.content_length
+        handler.close_connection = not request.keep_alive
+        if self.flags & F_ENVIRON:
+            env = self._environ(request)
+        else:
+            self.plain_input = None
+            env = handler.get_environ()
+        handler.environ = env
+        application = handler.application = self.server.application
+        if self.flags & F_RESPOND:
+            # What _respond would read back from the handler.
+            self.sock = handler.socket
+            self.http10 = request.minor == 0
+            self.head = request.method is _HEAD
+            self.close_connection = not request.keep_alive
+            self.application = application
+            self.environ = env
+            self._respond(True)
+        else:
+            handler.handle_one_response()
+        if handler.close_connection:
+            return None
+        if self.rfile.closed:
+            return None
+        return True
+
+    cdef Timeout _start_timer(self, seconds):
+        cdef Timeout t = self.timer
+        if t is None or not (self.timer_seconds is seconds or self.timer_seconds == seconds):
+            t = Timeout.__new__(Timeout)
+            Timeout.__init__(t, seconds)
+            self.timer = t
+            self.timer_seconds = seconds
+        t.start_c()
+        return t
+
+    cdef Request _read_head(self):
+        # WSGIHandler._read_head: the head in one peek when it is all there.
+        cdef Request request
+        cdef Timeout timer = None
+        cdef _SocketReadinto reader = self.reader
+        # Straight off the socket while the stream holds nothing: the
+        # stream only ever gets what follows the head (reader.keep).
+        cdef bint direct = reader is not None and not reader.used
+        handler = self.handler
+        rfile = self.rfile
+        # A new connection has header_timeout to start, a kept-alive one
+        # keepalive_timeout; a client that sends nothing is disconnected.
+        idle = handler.header_timeout if handler.requestline is None else handler.keepalive_timeout
+        if idle:
+            timer = self._start_timer(idle)
+        try:
+            try:
+                if direct:
+                    data = reader.recv_head()
+                else:
+                    data = rfile.peek(65536)
+            except OSError:
+                return None
+        except Timeout as ex:
+            if ex is not timer:
+                raise
+            return None
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if not data:
+            return None
+        request = self.parser.parse(data, 0)
+        if direct:
+            if request is not None:
+                reader.keep(data, request.consumed)
+                return request
+            # The head goes on past these bytes: line by line, through the
+            # stream, which gets them first.
+            reader.keep(data, 0)
+            self.parser.reset()
+            return handler._read_head_slowly()
+        if request is not None:
+            if reader is not None and request.consumed == len(data):
+                # peek() showed the whole buffer: it is empty now.
+                reader.used = False
+            if self.buffered:
+                # What peek() showed is in the buffer: no read() detour.
+                _read1(rfile, request.consumed)
+            else:
+                rfile.read(request.consumed)
+            return request
+        self.parser.reset()
+        return handler._read_head_slowly()
+
+    cdef dict _environ(self, Request request):
+        # WSGIHandler.get_environ with WSGIServer.get_environ.
+        handler = self.handler
+        base = self.server.environ
+        if type(base) is not dict:
+            self.plain_input = None
+            return handler.get_environ()
+        cdef dict env = PyDict_Copy(base)
+        env['SCRIPT_NAME'] = ''
+        request.environ_into(env)
+        client_address = handler.client_address
+        if client_address is not self.client_address:
+            self.client_address = client_address
+            if isinstance(client_address, tuple):
+                self.remote_addr = str(client_address[0])
+                self.remote_port = str(client_address[1])
+            else:
+                self.remote_addr = None
+        if self.remote_addr is not None:
+            env['REMOTE_ADDR'] = self.remote_addr
+            env['REMOTE_PORT'] = self.remote_port
+        wsgi_input = _Input(self.rfile, request.content_length,
+                            handler.socket if request.expect_continue else None,
+                            request.chunked)
+        self.plain_input = wsgi_input if request.body == _BODY_NONE else None
+        handler.wsgi_input = wsgi_input
+        if request.upgrade:
+            env['wsgi.input'] = self.rfile
+            env['wsgi.input_terminated'] = False
+        else:
+            env['wsgi.input'] = wsgi_input
+            env['wsgi.input_terminated'] = True
+        return env
+
+    # -- the response -------------------------------------------------------------
+
+    def respond(self):
+        """WSGIHandler.handle_one_response."""
+        self.plain_input = None
+        self._respond(False)
+
+    cdef int _respond(self, bint known) except -1:
+        # *known*: the request loop has set sock, http10, head,
+        # close_connection, application and environ.
+        handler = self.handler
+        cdef bint app_c = self.flags & F_APP
+        handler.time_start = _wall_clock()
+        if app_c:
+            self._reset(known)
+        else:
+            handler.status = None
+            handler.headers_sent = False
+            handler.result = None
+            handler.response_use_chunked = False
+            handler.connection_upgraded = False
+            handler.response_length = 0
+        try:
+            try:
+                try:
+                    if app_c:
+                        self._run_application()
+                    else:
+                        handler.run_application()
+                finally:
+                    wsgi_input = handler.wsgi_input
+                    if wsgi_input is not self.plain_input or wsgi_input is None:
+                        try:
+                            wsgi_input._discard()
+                        except OSError as ex:
+                            if isinstance(ex, _pywsgi['_InvalidClientInput']):
+                                raise
+            except BaseException:
+                if app_c:
+                    self._sync()
+                handler._response_failed(*_sys.exc_info())
+            else:
+                if app_c:
+                    self._sync()
+        finally:
+            handler.time_finish = _wall_clock()
+            if not (self.flags & F_LOG) or type(self.server.log) is not _NoopLog:
+                # (log=None: nothing to write, so nothing to format.)
+                handler.log_request()
+        return 0
+
+    cdef int _reset(self, bint known) except -1:
+        handler = self.handler
+        if not known:
+            self.sock = handler.socket
+            self.http10 = handler.request_version == 'HTTP/1.0'
+            self.head = handler.command == 'HEAD'
+            self.close_connection = handler.close_connection
+            self.application = handler.application
+            self.environ = handler.environ
+        # (What write() checks before start_response: the last code.)
+        self.code = handler.code
+        self.status = None
+        self.result = None
+        self.response_length = 0
+        self.started = False
+        self.headers_sent = False
+        self.use_chunked = False
+        self.upgraded = False
+        return 0
+
+    cdef int _sync(self) except -1:
+        # The handler's attributes as WSGIHandler's own methods leave them.
+        handler = self.handler
+        handler.status = self.status
+        if self.started:
+            handler._orig_status = self.orig_status
+            handler.response_headers = self.response_headers
+            handler.code = self.code
+            handler.provided_date = self.provided_date
+            handler.provided_content_length = self.provided_content_length
+            handler._status_iteration = self.status_iteration
+        handler.headers_sent = self.headers_sent
+        handler.response_use_chunked = self.use_chunked
+        handler.connection_upgraded = self.upgraded
+        handler.response_length = self.response_length
+        handler.close_connection = self.close_connection
+        handler.result = None
+        self.application = self.environ = None
+        return 0
+
+    cdef int _run_application(self) except -1:
+        # run_application and process_result.
+        cdef Py_ssize_t i
+        result = self.application(self.environ, self)
+        self.result = result
+        try:
+            if type(result) is list:
+                i = 0
+                while i < PyList_GET_SIZE(result):
+                    data = <object>PyList_GET_ITEM(result, i)
+                    if data:
+                        self._write(data)
+                    i += 1
+            else:
+                for data in result:
+                    if data:
+                        self._write(data)
+            if self.status and not self.headers_sent:
+                # An empty body still sends the headers.
+                self._write(b'')
+            if self.use_chunked:
+                self._sendall(b'0\r\n\r\n')
+        finally:
+            try:
+                if type(result) is not list and type(result) is not tuple:
+                    close = getattr(result, 'close', None)
+                    if close is not None:
+                        close()
+            finally:
+                self.result = None
+        return 0
+
+    def __call__(self, status, headers, exc_info=None):
+        """start_response(status, headers, exc_info=None) -> write"""
+        if exc_info:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        self.provided_date = None
+        self.provided_content_length = None
+        status_b, code, response_headers, connection, date, content_length = \
+            _encode_response_start(status, headers)
+        self.provided_date = date
+        self.provided_content_length = content_length
+        self.status = status_b
+        self.orig_status = status
+        self.status_iteration = getattr(self.loop, 'iteration', None)
+        self.response_headers = response_headers
+        self.code = code
+        self.started = True
+        if self.http10 and connection is None:
+            response_headers.append((b'Connection', b'close' if self.close_connection else b'keep-alive'))
+        elif connection == 'close':
+            self.close_connection = True
+        if (code == 304 or code == 204) and content_length is not None and content_length != '0':
+            raise self.handler.ApplicationError(
+                ('Invalid Content-Length for %s response: %r (must be absent or zero)'
+                 % (code, content_length)).encode('latin-1'))
+        return self.write_cb
+
+    def write(self, data):
+        """The ``write`` start_response returns."""
+        self._write(data)
+
+    cdef int _write(self, data) except -1:
+        code = self.code
+        if (code == 304 or code == 204) and data:
+            raise self.handler.ApplicationError('The %s response must have no body' % code)
+        if self.headers_sent:
+            if not data or self.head:
+                # A response to HEAD has no content (RFC 9110 9.3.2).
+                return 0
+            if self.use_chunked:
+                self._sendall(b'%x\r\n%s\r\n' % (len(data), data))
+            else:
+                self._sendall(data)
+            return 0
+        if not self.status:
+            raise self.handler.ApplicationError('The application did not call start_response()')
+        # Status line, headers and the first piece of the body: one send.
+        self.headers_sent = True
+        self._finalize_headers()
+        self._sendall(build_head(self.status, self.response_headers,
+                                 None if self.head else data, self.use_chunked))
+        return 0
+
+    cdef int _finalize_headers(self) except -1:
+        cdef Py_ssize_t total
+        code = self.code
+        if self.provided_date is None:
+            self.response_headers.append((b'Date', date_header()))
+        self.upgraded = code == 101
+        if not (code == 304 or code == 204) and self.provided_content_length is None:
+            result = self.result
+            if hasattr(result, '__len__') and not self._waited_after_status():
+                if type(result) is list and PyList_GET_SIZE(result) == 1:
+                    total = len(<object>PyList_GET_ITEM(result, 0))
+                else:
+                    total = sum([len(chunk) for chunk in result])
+                self.response_headers.append((b'Content-Length', PyBytes_FromFormat("%zd", total)))
+            else:
+                self.use_chunked = not self.upgraded and not self.http10 and not self.head
+                if self.use_chunked:
+                    self.response_headers.append((b'Transfer-Encoding', b'chunked'))
+        return 0
+
+    cdef bint _waited_after_status(self) except -1:
+        # WSGIHandler._waited_after_status.
+        mark = self.status_iteration
+        if mark is None or self.loop is None:
+            return False
+        return getattr(self.loop, 'iteration', mark) != mark
+
+    cdef int _sendall(self, data) except -1:
+        sock = self.sock
+        try:
+            if type(sock) is _csocket and type(data) is bytes:
+                (<_csocket>sock)._sendall_c(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), 0)
+            else:
+                sock.sendall(data)
+        except OSError as ex:
+            self.status = 'socket error: %s' % ex
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        self.response_length += len(data)
         return 0

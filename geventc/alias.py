@@ -9,6 +9,12 @@ A module that geventc does not provide stays missing (``ModuleNotFoundError:
 No module named 'gevent.X'``): nothing falls back to a real gevent installed
 beside it, so what runs is geventc and nothing else.
 
+For processes you do not start yourself, set ``GEVENTC_AS_GEVENT=1`` in
+their environment: the ``geventc_as_gevent.pth`` file a regular (wheel)
+install puts in site-packages installs the alias at interpreter start
+(unset the variable, or set it to ``0``, to turn it off; when it is unset
+the file costs one environment lookup).
+
 From the command line::
 
     python -m geventc.alias script.py [args...]
@@ -19,7 +25,7 @@ import importlib.abc
 import importlib.util
 import sys
 
-__all__ = ['install_as_gevent', 'uninstall', 'is_installed', 'main']
+__all__ = ['install_as_gevent', 'install_at_startup', 'uninstall', 'is_installed', 'main']
 
 _ALIAS = 'gevent'
 _REAL = 'geventc'
@@ -175,6 +181,17 @@ def install_as_gevent():
             sys.modules.setdefault(_ALIAS + name[len(_REAL):], module)
     importlib.import_module(_ALIAS)
     return finder
+
+
+def install_at_startup():
+    """What ``geventc_as_gevent.pth`` calls at interpreter start when
+    ``GEVENTC_AS_GEVENT`` is set (and not ``0``): the alias for processes
+    you do not start yourself (gunicorn workers, celery, a test runner).
+    Unset the variable (or set it to ``0``) to turn it off."""
+    try:
+        install_as_gevent()
+    except RuntimeError:
+        pass   # the real gevent came first (a sitecustomize): leave it
 
 
 def uninstall():

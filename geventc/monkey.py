@@ -17,6 +17,10 @@ program patched (see :func:`main`).
 Patching late is safer than with gevent: ``ssl`` imported first does not
 lead to RecursionError, and the stdlib ``SSLContext`` that earlier imports
 hold is made to wrap cooperative sockets.
+
+After ``patch_all``, ``import gevent`` gives geventc (:mod:`geventc.alias`),
+unless the real gevent was imported first: libraries that detect a patched
+process by gevent's name (psycopg 3, zmq.green, engineio) then see it.
 """
 import sys
 
@@ -588,6 +592,18 @@ def _retrofit_references(_warnings, module_names=None):
                        % (', '.join(sorted(stuck)),), _warnings)
 
 
+def _answer_to_the_gevent_name():
+    # Libraries detect a patched process by gevent's name (psycopg 3 looks
+    # for sys.modules['gevent.monkey'], zmq.green and engineio import
+    # gevent): once the process is patched by geventc, `gevent` is geventc.
+    # Nothing changes when the real gevent is already imported.
+    from geventc.alias import install_as_gevent
+    try:
+        install_as_gevent()
+    except RuntimeError:
+        pass
+
+
 # -- patch_all ----------------------------------------------------------------------
 
 _SETTINGS_KEY = '_gevent_saved_patch_all_module_settings'
@@ -667,6 +683,7 @@ def patch_all(socket=True, dns=True, time=True, select=True, thread=True, os=Tru
     if contextvars:
         patch_contextvars()
     _retrofit_references(warnings_)
+    _answer_to_the_gevent_name()
     _notify_patch(events.GeventDidPatchBuiltinModulesEvent(settings, kwargs), warnings_)
     _notify_patch(events.GeventDidPatchAllEvent(settings, kwargs), warnings_)
     _process_warnings(warnings_)

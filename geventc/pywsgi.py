@@ -26,8 +26,10 @@ from datetime import datetime
 
 from geventc import socket
 from geventc._hub import GreenletExit, Timeout
+from geventc import _http
 from geventc._http import (RequestParser, ChunkedDecoder, HTTPParseError,
-                           MAX_HEADER_LINE, MAX_HEADERS, BODY_CHUNKED)
+                           MAX_HEADER_LINE, MAX_HEADERS, BODY_CHUNKED,
+                           build_head, date_header, encode_response_start)
 from geventc.server import StreamServer
 
 __all__ = [
@@ -84,19 +86,8 @@ def format_date_time(timestamp):
         _WEEKDAYNAME[wd], day, _MONTHNAME[month], year, hh, mm, ss)).encode('latin-1')
 
 
-_date_second = -1
-_date_value = b''
-
-
-def _date_now():
-    # Formatted at most once a second: every response carries a Date.
-    global _date_second, _date_value
-    now = time.time()
-    second = int(now)
-    if second != _date_second:
-        _date_value = format_date_time(now)
-        _date_second = second
-    return _date_value
+# Formatted at most once a second: every response carries a Date.
+_date_now = date_header
 
 
 class _InvalidClientInput(IOError):
@@ -417,15 +408,24 @@ class WSGIHandler(object):
     def handle(self):
         """Serve requests until the connection is to be closed, then close it."""
         try:
+            connection = self._connection()
+            fast = connection.flags & _http.SERVE_READ
             while self.socket is not None:
-                self.time_start = time.time()
-                self.time_finish = 0
-                result = self.handle_one_request()
+                if fast:
+                    # handle_one_request as it is: the loop is compiled.
+                    result = connection.serve()
+                else:
+                    self.time_start = time.time()
+                    self.time_finish = 0
+                    result = self.handle_one_request()
                 if result is None:
                     break
                 if result is True:
                     continue
                 self.status, response_body = result
+                # The log line is this refusal's, not the previous request's.
+                self._orig_status = None
+                self.response_length = len(response_body)
                 self.socket.sendall(response_body)
                 if self.time_finish == 0:
                     self.time_finish = time.time()
@@ -449,6 +449,17 @@ class WSGIHandler(object):
             self.__dict__.pop('socket', None)
             self.__dict__.pop('rfile', None)
             self.__dict__.pop('wsgi_input', None)
+            connection = self.__dict__.pop('_compiled', None)
+            if connection is not None:
+                connection.close()
+
+    def _connection(self):
+        # The compiled part of this handler (geventc._http._Connection),
+        # told which of WSGIHandler's methods this handler has unchanged.
+        connection = self.__dict__.get('_compiled')
+        if connection is None:
+            connection = self._compiled = _http._Connection(self, serve_flags(self))
+        return connection
 
     # -- reading a request ----------------------------------------------------
 
@@ -700,16 +711,9 @@ class WSGIHandler(object):
         # Status line, headers and the first piece of the body: one send.
         self.headers_sent = True
         self.finalize_headers()
-        parts = [b'HTTP/1.1 ', self.status, b'\r\n']
-        for header, value in self.response_headers:
-            parts += (header, b': ', value, b'\r\n')
-        parts.append(b'\r\n')
-        if data and self.command != 'HEAD':
-            if self.response_use_chunked:
-                parts += (b'%x\r\n' % len(data), data, b'\r\n')
-            else:
-                parts.append(data)
-        self._sendall(b''.join(parts))
+        self._sendall(build_head(self.status, self.response_headers,
+                                 None if self.command == 'HEAD' else data,
+                                 self.response_use_chunked))
 
     def start_response(self, status, headers, exc_info=None):
         """The WSGI ``start_response``: checks and encodes *status* and
@@ -721,37 +725,11 @@ class WSGIHandler(object):
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
-        response_headers = []
-        header = value = None
-        provided_connection = None
         self.provided_date = None
         self.provided_content_length = None
-        try:
-            for header, value in headers:
-                if not isinstance(header, str):
-                    raise UnicodeError('The header must be a native string', header, value)
-                if not isinstance(value, str):
-                    raise UnicodeError('The value must be a native string', header, value)
-                if '\r' in header or '\n' in header:
-                    raise ValueError('carriage return or newline in header name', header)
-                if '\r' in value or '\n' in value:
-                    raise ValueError('carriage return or newline in header value', value)
-                response_headers.append((header.encode('latin-1'), value.encode('latin-1')))
-                lowered = header.lower()
-                if lowered == 'connection':
-                    provided_connection = value
-                elif lowered == 'date':
-                    self.provided_date = value
-                elif lowered == 'content-length':
-                    self.provided_content_length = value
-        except UnicodeEncodeError:
-            raise UnicodeError('Non-latin1 header', repr(header), repr(value))
-        if not isinstance(status, str):
-            raise UnicodeError('The status string must be a native string')
-        if '\r' in status or '\n' in status:
-            raise ValueError('carriage return or newline in status', status)
-        code = int(status.split(' ', 1)[0])
-        self.status = status.encode('latin-1')
+        (status_bytes, code, response_headers, provided_connection,
+         self.provided_date, self.provided_content_length) = encode_response_start(status, headers)
+        self.status = status_bytes
         self._orig_status = status
         loop = getattr(self.server, 'loop', None)
         self._status_iteration = getattr(loop, 'iteration', None)
@@ -768,7 +746,11 @@ class WSGIHandler(object):
         return self.write
 
     def log_request(self):
-        self.server.log.write(self.format_request() + '\n')
+        log = self.server.log
+        if type(log) is _NoopLog and type(self).format_request is _format_request:
+            # log=None: nothing to write, so nothing to format.
+            return
+        log.write(self.format_request() + '\n')
 
     def format_request(self):
         now = datetime.now().replace(microsecond=0)
@@ -810,38 +792,25 @@ class WSGIHandler(object):
     def handle_one_response(self):
         """Run the application for the request read, with error handling:
         an application error is logged and answered 500 (when nothing was
-        sent yet), and the server goes on."""
-        self.time_start = time.time()
-        self.status = None
-        self.headers_sent = False
-        self.result = None
-        self.response_use_chunked = False
-        self.connection_upgraded = False
-        self.response_length = 0
-        try:
-            try:
-                self.run_application()
-            finally:
-                try:
-                    self.wsgi_input._discard()
-                except _InvalidClientInput:
-                    raise
-                except OSError:
-                    pass
-        except _InvalidClientInput as ex:
-            self._handle_client_error(ex)
+        sent yet), and the server goes on. (Compiled: it calls
+        run_application and log_request through ``self`` unless they are
+        WSGIHandler's own.)"""
+        self._connection().respond()
+
+    def _response_failed(self, t, v, tb):
+        # handle_one_response's error handling, for the exception (t, v, tb)
+        # from run_application (called inside an except block).
+        if issubclass(t, _InvalidClientInput):
+            self._handle_client_error(v)
             self.close_connection = True
             self._send_error_response_if_possible(400)
-        except OSError as ex:
-            if ex.args and ex.args[0] in self.ignored_socket_errors:
+        elif issubclass(t, OSError):
+            if v.args and v.args[0] in self.ignored_socket_errors:
                 self.close_connection = True
             else:
-                self.handle_error(*sys.exc_info())
-        except:  # noqa: E722 (the application's errors, whatever they are)
-            self.handle_error(*sys.exc_info())
-        finally:
-            self.time_finish = time.time()
-            self.log_request()
+                self.handle_error(t, v, tb)
+        else:
+            self.handle_error(t, v, tb)
 
     def _send_error_response_if_possible(self, error_code):
         if self.response_length:
@@ -941,6 +910,47 @@ class WSGIHandler(object):
                 env[key] += ('; ' if 'COOKIE' in key else ',') + value
             else:
                 env[key] = value
+
+
+_format_request = WSGIHandler.format_request
+
+#: Which of WSGIHandler's methods the compiled request loop stands in for,
+#: by group: a handler that has a group's methods as WSGIHandler defines
+#: them runs that group compiled; otherwise its own methods are called.
+_SERVE_GROUPS = (
+    (_http.SERVE_READ, ('handle_one_request', 'read_requestline', 'read_request',
+                        '_read_head', '_get_parser')),
+    (_http.SERVE_ENVIRON, ('get_environ', '_connection_upgrade_requested')),
+    (_http.SERVE_RESPOND, ('handle_one_response',)),
+    (_http.SERVE_APP, ('run_application', 'process_result', 'start_response', 'write',
+                       'finalize_headers', '_waited_after_status', '_write_with_headers',
+                       '_write', '_sendall')),
+    (_http.SERVE_LOG, ('log_request', 'format_request')),
+)
+_SERVE_GROUPS = tuple((flag, tuple((name, WSGIHandler.__dict__[name]) for name in names))
+                      for flag, names in _SERVE_GROUPS)
+
+
+def serve_flags(handler):
+    """The ``_http.SERVE_*`` groups *handler* (and its server) has as
+    WSGIHandler (and WSGIServer) define them. Looked up per connection, so
+    that methods patched onto the classes (mock.patch) are seen."""
+    cls = type(handler)
+    own = handler.__dict__
+    flags = 0
+    for flag, methods in _SERVE_GROUPS:
+        for name, method in methods:
+            if name in own or getattr(cls, name, None) is not method:
+                break
+        else:
+            flags |= flag
+    if flags & _http.SERVE_ENVIRON:
+        server = handler.server
+        if (getattr(type(server), 'get_environ', None) is not _server_get_environ
+                or 'get_environ' in getattr(server, '__dict__', ())
+                or getattr(server, 'environ_class', None) is not dict):
+            flags &= ~_http.SERVE_ENVIRON
+    return flags
 
 
 # -- logs -------------------------------------------------------------------------------
@@ -1193,6 +1203,10 @@ class WSGIServer(StreamServer):
             pass
         handler = self.handler_class(sock, address, self)
         handler.handle()
+
+
+_server_get_environ = WSGIServer.get_environ
+_http._bind_pywsgi(globals())
 
 
 def _main():

@@ -406,6 +406,105 @@ def http_requests(n, m):
     server.stop(timeout=5)
 
 
+def stream_echo(sock, address):  # noqa: ARG001
+    recv, sendall = sock.recv, sock.sendall
+    while True:
+        data = recv(4096)
+        if not data:
+            return
+        sendall(data)
+
+
+@benchmark('streamserver_echo_100_clients',
+           title='server.StreamServer echo over loopback, 100 concurrent clients, 64 B messages',
+           op='round trip', default=20_000, quick=5_000, inner=2)
+def streamserver_echo(n, m):
+    """socket_echo_100_clients with the server side written as a StreamServer
+    handler: the accept loop, spawn and close are the server's."""
+    with feature():
+        from geventc import socket as gsocket
+        from geventc.server import StreamServer
+    server = StreamServer(('127.0.0.1', 0), stream_echo, backlog=1024)
+    server.start()
+    clients = [gsocket.create_connection(('127.0.0.1', server.server_port))
+               for _ in range(ECHO_CLIENTS)]
+
+    def client(sock, count):
+        for _ in range(count):
+            sock.sendall(ECHO_MESSAGE)
+            recv_exactly(sock, len(ECHO_MESSAGE))
+
+    per = split(n, ECHO_CLIENTS)
+    with m.timing():
+        join_all(spawn_all(client, [(sock, per) for sock in clients]))
+    for sock in clients:
+        sock.close()
+    server.stop(timeout=5)
+
+
+@benchmark('http_pywsgi_keepalive_1_client',
+           title='pywsgi.WSGIServer, one keep-alive raw-socket client, request after request',
+           op='request', default=5_000, quick=1_000, ci=300)
+def http_requests_one_client(n, m):
+    """One request/response cycle: a single client, so that the order of
+    events (and the instruction count under callgrind) repeats exactly."""
+    with feature():
+        from geventc import socket as gsocket
+        from geventc.pywsgi import WSGIServer
+    server = WSGIServer(nodelay_listener(gsocket), hello_app, log=None)
+    server.start()
+    sock = gsocket.create_connection(server.address)
+    buf = b''
+    with m.timing():
+        for _ in range(n):
+            sock.sendall(HTTP_REQUEST)
+            body, buf = read_http_response(sock, buf)
+            if body != HTTP_BODY:
+                raise AssertionError('bad body %r' % body)
+    sock.close()
+    server.stop(timeout=5)
+
+
+#: A Chrome request for a script: 14 header lines, a cookie, 632 bytes.
+HTTP_BROWSER_REQUEST = (
+    b'GET /static/app/main.js?v=1234567 HTTP/1.1\r\n'
+    b'Host: www.example.com\r\n'
+    b'Connection: keep-alive\r\n'
+    b'sec-ch-ua: "Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"\r\n'
+    b'sec-ch-ua-mobile: ?0\r\n'
+    b'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) '
+    b'Chrome/124.0.0.0 Safari/537.36\r\n'
+    b'sec-ch-ua-platform: "Linux"\r\n'
+    b'Accept: */*\r\n'
+    b'Sec-Fetch-Site: same-origin\r\n'
+    b'Sec-Fetch-Mode: no-cors\r\n'
+    b'Sec-Fetch-Dest: script\r\n'
+    b'Referer: https://www.example.com/\r\n'
+    b'Accept-Encoding: gzip, deflate, br, zstd\r\n'
+    b'Accept-Language: en-US,en;q=0.9\r\n'
+    b'Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; _ga=GA1.1.123456789.1700000000\r\n'
+    b'\r\n')
+
+
+@benchmark('http_parse_browser_get',
+           title='geventc._http: a browser GET (14 headers) parsed into a WSGI environ',
+           op='request', default=200_000, quick=50_000, ci=3_000)
+def http_parse_browser(n, m):
+    """The compiled parser alone, bytes to environ entries, as pywsgi uses it.
+    geventc only: gevent's parser is pywsgi's pure Python, with nothing of
+    this shape to call, so the gevent column is n/a (perf/http_parse.py
+    compares the two, and httptools)."""
+    with feature():
+        from geventc._http import RequestParser
+        parser = RequestParser()
+        parse = parser.parse
+        parse(HTTP_BROWSER_REQUEST).environ_into({})
+    raw = HTTP_BROWSER_REQUEST
+    with m.timing():
+        for _ in range(n):
+            parse(raw).environ_into({})
+
+
 # --------------------------------------------------------------------------
 # thread pool and resolver
 

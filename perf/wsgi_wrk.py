@@ -43,7 +43,7 @@ def flask_app():
     return app
 
 
-def serve(impl, port, app_name):
+def serve(impl, port, app_name, as_shipped=False):
     # A server process: the listener first (with TCP_NODELAY inherited by
     # accepted sockets), then serve until killed.
     if impl == 'gevent':
@@ -57,7 +57,8 @@ def serve(impl, port, app_name):
     app = flask_app() if app_name == 'flask' else hello_app
     listener = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM)
     listener.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
-    listener.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+    if not as_shipped:
+        listener.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
     listener.bind(('127.0.0.1', port))
     listener.listen(1024)
     server = pywsgi.WSGIServer(listener, app, log=None)
@@ -81,7 +82,8 @@ def free_port():
 def one_round(impl, args):
     port = free_port()
     env = dict(os.environ, PYTHONPATH=ROOT)
-    server = subprocess.Popen([sys.executable, __file__, '--serve', impl, str(port), '--app', args.app],
+    server = subprocess.Popen([sys.executable, __file__, '--serve', impl, str(port), '--app', args.app]
+                              + (['--as-shipped'] if args.as_shipped else []),
                               stdout=subprocess.PIPE, env=env, cwd=ROOT, text=True)
     try:
         if server.stdout.readline().strip() != 'ready':
@@ -109,12 +111,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--serve', nargs=2, metavar=('IMPL', 'PORT'), help=argparse.SUPPRESS)
     parser.add_argument('--app', choices=('hello', 'flask'), default='hello')
+    parser.add_argument('--as-shipped', action='store_true',
+                        help='no TCP_NODELAY on the listener: each server as it ships '
+                             "(geventc's pywsgi sets it per connection, gevent's does not)")
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--duration', type=int, default=5)
     parser.add_argument('--connections', type=int, default=100)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.app)
+        serve(args.serve[0], int(args.serve[1]), args.app, args.as_shipped)
         return 0
     if shutil.which('wrk') is None:
         sys.exit('wsgi_wrk.py needs wrk (apt-get install wrk)')
@@ -122,8 +127,9 @@ def main():
     for _ in range(args.rounds):
         for impl in ('geventc', 'gevent'):
             results[impl].append(one_round(impl, args))
-    print('%s app, wrk -t1 -c%d, %d rounds of %d s (medians)'
-          % (args.app, args.connections, args.rounds, args.duration))
+    print('%s app, wrk -t1 -c%d, %d rounds of %d s (medians), %s'
+          % (args.app, args.connections, args.rounds, args.duration,
+             'as each ships' if args.as_shipped else 'TCP_NODELAY on both'))
     print('%-8s %12s %18s' % ('impl', 'req/s', 'server CPU/req'))
     medians = {}
     for impl, rounds in results.items():

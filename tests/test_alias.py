@@ -97,3 +97,35 @@ def test_dash_m_gevent_monkey_runs_geventc_monkey_once(tmp_path):
     ''', str(tmp_path / 'prog.py'))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "__main__ ['x'] True"
+
+
+def test_environment_switch_through_the_pth_file(tmp_path):
+    # What a regular install puts in site-packages, processed as site does.
+    import shutil
+    shutil.copy(os.path.join(ROOT, 'geventc_as_gevent.pth'), str(tmp_path))
+    code = ('import site, sys; site.addsitedir(%r); '
+            'import gevent, geventc; print(gevent is geventc, "gevent" in sys.modules)' % str(tmp_path))
+    env = dict(os.environ)
+    env.pop('GEVENTC_TEST_IMPL', None)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, env.get('PYTHONPATH')) if p)
+    for value, expected in (('1', 'True True'), ('0', None), (None, None)):
+        if value is None:
+            env.pop('GEVENTC_AS_GEVENT', None)
+        else:
+            env['GEVENTC_AS_GEVENT'] = value
+        probe = ('import site, sys; site.addsitedir(%r); print("gevent" in sys.modules)' % str(tmp_path))
+        r = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == ('True' if expected else 'False'), (value, r.stdout, r.stderr)
+        if expected:
+            r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=60)
+            assert r.stdout.strip() == expected, (r.stdout, r.stderr)
+
+
+def test_a_built_package_carries_the_pth_file(tmp_path):
+    # build_py (no compiling) puts the .pth at the top of the installed tree.
+    r = subprocess.run([sys.executable, 'setup.py', '-q', 'build_py', '--build-lib', str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / 'geventc_as_gevent.pth').read_text().startswith('import os;')
+    assert (tmp_path / 'geventc' / 'alias.py').exists()

@@ -708,15 +708,6 @@ def test_the_hub_is_in_the_spawn_tree():
     assert from_hub[0].spawning_greenlet() is hub
 
 
-def test_patch_sys_leaves_the_streams_alone():
-    from geventc import monkey
-    before = (sys.stdin, sys.stdout, sys.stderr)
-    monkey.patch_sys(stdin=False, stdout=False, stderr=True)
-    assert (sys.stdin, sys.stdout, sys.stderr) == before
-    assert monkey.get_original('sys', 'stderr') is sys.stderr
-    assert not monkey.is_module_patched('sys')
-
-
 def test_spawn_raw_makes_a_tracked_raw_greenlet():
     from greenlet import getcurrent
     from geventc._greenlet_primitives import TrackedRawGreenlet, get_reachable_greenlets

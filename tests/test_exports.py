@@ -15,6 +15,8 @@ import pytest
 
 import geventc
 
+IMPL_IS_GEVENT_HERE = geventc.__name__ == 'gevent'
+
 pytestmark = pytest.mark.filterwarnings('error')
 
 MODULES = ['gevent', 'gevent.hub', 'gevent.greenlet', 'gevent.timeout', 'gevent.event',
@@ -255,7 +257,15 @@ def test_greenlet_library_compatibility():
 
 
 def test_version_string():
-    assert isinstance(geventc.__version__, str)
+    # Under the gevent alias this is gevent.__version__: libraries compare it
+    # with the gevent release they need (gunicorn: >= 24.10.1).
+    packaging = pytest.importorskip('packaging.version')
+    version = packaging.parse(geventc.__version__)
+    assert version >= packaging.parse('24.10.1')
+    if not IMPL_IS_GEVENT_HERE:   # gevent 26.9.0's own version_info says 20.0.0.dev
+        assert version.release == tuple(geventc.version_info[:3]) == (26, 9, 0)
+        assert geventc.version_info.releaselevel == 'final'
+        assert version.local == 'geventc.' + geventc.__geventc_version__
 
 
 @pytest.mark.parametrize('modname, names', [

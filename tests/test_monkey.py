@@ -379,3 +379,28 @@ def test_patch_sys_reads_stdin_cooperatively_and_exits_cleanly():
     out, err = proc.communicate('hello\n', timeout=30)
     assert proc.returncode == 0, err
     assert out == "['tick', 'tick', 'tick', 'read hello']\nunflushed at exit", (out, err)
+
+
+@geventc_only
+def test_patch_all_answers_to_the_gevent_name_unless_gevent_is_imported():
+    out = ok('''
+        import sys
+        from geventc import monkey
+        monkey.patch_all()
+        import gevent, gevent.monkey, geventc
+        assert gevent is geventc and sys.modules['gevent.monkey'] is monkey
+        assert gevent.monkey.is_module_patched('select')
+        print('ok')
+    ''')
+    assert out.strip() == 'ok'
+    pytest.importorskip('gevent')
+    out = ok('''
+        import sys
+        import gevent                      # the real one, first
+        from geventc import monkey
+        monkey.patch_all()
+        assert sys.modules['gevent'] is gevent and gevent.__name__ == 'gevent'
+        assert not gevent.__file__.startswith(__import__('geventc').__path__[0])
+        print('ok')
+    ''')
+    assert out.strip() == 'ok'

@@ -1,6 +1,8 @@
 """pywsgi over real loopback connections: http.client as the client, raw
 sockets for what a well-behaved client would never send."""
 import http.client
+import shutil
+import subprocess
 import io
 import logging
 
@@ -374,3 +376,39 @@ def test_an_application_that_waits_after_start_response_is_streamed():
         response = client.getresponse()
         assert response.getheader('Content-Length') == '6' and response.read() == b'"data"'
         client.close()
+
+
+@pytest.mark.skipif(shutil.which('openssl') is None, reason='needs the openssl command')
+def test_https(tmp_path):
+    from geventc import ssl
+    cert, key = str(tmp_path / 'c.pem'), str(tmp_path / 'k.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+                    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    def app(environ, start_response):
+        start_response('200 OK', [])
+        return [('%s %s' % (environ['wsgi.url_scheme'], environ['PATH_INFO'])).encode()]
+
+    with Server(app, ssl_context=context) as srv:
+        client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client_ctx.load_verify_locations(cert)
+        conn = http.client.HTTPSConnection('127.0.0.1', srv.port, timeout=10, context=client_ctx)
+        conn._create_connection = socket.create_connection
+        for _ in range(2):   # keep-alive over TLS
+            conn.request('GET', '/secure')
+            assert conn.getresponse().read() == b'https /secure'
+        conn.close()
+
+
+def test_application_error_traceback_is_logged(capfd):
+    def app(environ, start_response):
+        raise LookupError('the application failed here')
+
+    with Server(app) as srv:
+        out = srv.raw(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    assert out.startswith(b'HTTP/1.1 500')
+    err = capfd.readouterr().err
+    assert 'Traceback' in err and "LookupError: the application failed here" in err, err
