@@ -42,9 +42,14 @@ cdef enum:
     # callback.kind: call `callback(*args)`; switch into the greenlet
     # `callback` with `args` through greenlet's C API; or step the Wakeable
     # `callback` (begun with `args`) through its series of switches.
+    # START_KIND is a switch that starts its greenlet (start(), spawn()):
+    # a hand-off must give it the hub's recursion budget (start_handed_off),
+    # and knowing it from the kind spares every other hand-off greenlet's
+    # PyGreenlet_STARTED, a call into greenlet's module.
     CALL_KIND = 0
     SWITCH_KIND = 1
     WAKE_KIND = 2
+    START_KIND = 3
 
     # What Wakeable.next_wake asks its runner to do.
     WAKE_DONE = 0
@@ -111,6 +116,8 @@ cdef class loop:
     cdef Wakeable _wake_current
     cdef callback _wake_cb
     cdef tuple _next_args
+    # The greenlet next_handoff returned is one to start (START_KIND).
+    cdef bint _next_starts
     cdef public object error_handler
     cdef object _origflags
     cdef int _backend_fd
@@ -144,6 +151,7 @@ cdef class loop:
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
     cdef callback run_switch(self, object glet, tuple args)
+    cdef callback run_start(self, object glet)
     cdef callback run_wake(self, Wakeable w, object args)
     cdef callback _enqueue(self, int kind, object func, object args)
     cdef callback _pop_head(self)

@@ -597,6 +597,10 @@ cdef class loop:
         """Queue ``glet.switch(*args)`` with no bound method: sleep(0), start()."""
         return self._enqueue(SWITCH_KIND, glet, args)
 
+    cdef callback run_start(self, object glet):
+        """Queue the first switch into *glet*: start(), spawn()."""
+        return self._enqueue(START_KIND, glet, ())
+
     cdef callback run_wake(self, Wakeable w, object args):
         """Queue the stepping of *w*'s notification (begun with *args*)."""
         return self._enqueue(WAKE_KIND, w, args)
@@ -643,6 +647,9 @@ cdef class loop:
                 r = w.next_wake(False)
                 if r == WAKE_SWITCH:
                     self._direct_budget -= 1
+                    # A wake target is a greenlet that linked itself while
+                    # blocking: started.
+                    self._next_starts = False
                     self._next_args = w.wake_args
                     target = w.wake_target
                     w.wake_target = None
@@ -663,9 +670,10 @@ cdef class loop:
             target = cb.callback
             args = cb.args
             cb.callback = None
-            if cb.kind == SWITCH_KIND:
+            if cb.kind == SWITCH_KIND or cb.kind == START_KIND:
                 cb.args = None
                 self._direct_budget -= 1
+                self._next_starts = cb.kind == START_KIND
                 self._next_args = <tuple>args
                 return target
             self._begin_wake(cb, <Wakeable>target, args)
@@ -777,7 +785,7 @@ cdef class loop:
                         continue
                     args = cb.args
                     cb.callback = None
-                    if cb.kind == SWITCH_KIND:
+                    if cb.kind == SWITCH_KIND or cb.kind == START_KIND:
                         cb.args = None
                         self._tail_switch(func, args, cb)
                         count += _DIRECT_BUDGET - self._direct_budget

@@ -526,7 +526,7 @@ cdef class Greenlet(greenlet):
                 _call_spawn_callbacks(self)
             hub = <HubBase?>self.parent
             if hub._cloop is not None:
-                self._start_event = hub._cloop.run_switch(self, ())
+                self._start_event = hub._cloop.run_start(self)
             else:
                 self._start_event = hub._loop.run_callback(self.switch)
 
@@ -876,7 +876,7 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     if _spawn_callbacks:
         _call_spawn_callbacks(g)
     if hub._cloop is not None:
-        g._start_event = hub._cloop.run_switch(g, ())
+        g._start_event = hub._cloop.run_start(g)
     else:
         g._start_event = hub._loop.run_callback(g.switch)
     return g

@@ -21,6 +21,8 @@ cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.tuple cimport PyTuple_GET_SIZE
+from cpython.float cimport PyFloat_CheckExact
+from cpython.long cimport PyLong_CheckExact
 cdef extern from "Python.h":
     # Cython's cpython.method still declares Python 2's three arguments.
     object PyMethod_New(object func, object self)
@@ -369,7 +371,7 @@ cdef class HubBase(greenlet):
             if target is not None:
                 args = lp._next_args
                 lp._next_args = None
-                if not PyGreenlet_STARTED(<greenlet>target):
+                if lp._next_starts:
                     return lp.start_handed_off(target, args)
                 return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         return PyGreenlet_Switch(self, NULL, NULL)
@@ -744,37 +746,59 @@ cdef inline core_watcher _compiled_watcher(object w):
 
 def sleep(seconds=0, ref=True):
     """Pause the current greenlet; ``sleep(0)`` just lets the others run."""
+    # Only sleep(0) stays in this frame: it is under every switch of a
+    # sleep(0) loop, and greenlet copies it to the heap at each one.
     cdef HubBase hub = get_hub()
     cdef loop lp = hub._cloop
     cdef double secs
     cdef core_callback cb
-    cdef core_timer t
+    if PyLong_CheckExact(seconds) or PyFloat_CheckExact(seconds):
+        secs = seconds
+        if secs != secs:
+            _sleep_seconds(seconds)     # raises
+    else:
+        secs = _sleep_seconds(seconds)
+    if lp is None or secs > 0:
+        return _sleep_timed(hub, lp, secs, ref)
+    glet = <object>PyGreenlet_GetCurrent()
+    if glet is hub:
+        _raise_blocking_in_hub()
+    cb = lp.run_switch(glet, ())
+    try:
+        hub.switch_c()
+    except BaseException:
+        cb.stop()
+        raise
+
+
+cdef double _sleep_seconds(seconds) except? -1.0:
+    # Any number: TypeError for what is none, ValueError for NaN.
+    cdef double secs
     try:
         secs = seconds
     except TypeError:
         raise TypeError('a float is required, not %r' % (type(seconds).__name__,))
+    if secs != secs:
+        raise ValueError('sleep length must not be NaN')
+    return secs
+
+
+cdef int _raise_blocking_in_hub() except -1:
+    raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
+
+
+cdef object _sleep_timed(HubBase hub, loop lp, double secs, ref):
+    cdef core_timer t
     if lp is None:
         return _sleep_any_loop(hub, secs, ref)
-    if secs <= 0 or secs != secs:
-        if secs != secs:
-            raise ValueError('sleep length must not be NaN')
-        glet = <object>PyGreenlet_GetCurrent()
-        if glet is hub:
-            raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
-        cb = lp.run_switch(glet, ())
-        try:
-            hub.switch_c()
-        except BaseException:
-            cb.stop()
-            raise
-    else:
-        t = core_timer(lp, secs, 0.0, ref)
-        # As gevent's: a sleep is measured from now, not from the loop's
-        # cached time (the time of its last poll).
-        lp.update_now()
-        # wait() stops the timer however it ends, and only this frame holds
-        # it: there is nothing for a close() to release.
-        hub.wait(t)
+    t = core_timer(lp, secs, 0.0, ref)
+    # As gevent's: a sleep is measured from now, not from the loop's
+    # cached time (the time of its last poll).
+    lp.update_now()
+    # wait() stops the timer however it ends, and only this frame holds
+    # it: there is nothing for a close() to release.
+    hub.wait(t)
+    return None
 
 
 cdef object _sleep_any_loop(HubBase hub, double secs, ref):

@@ -222,7 +222,12 @@ cdef class Timeout(BaseException):
         self._closed = True
 
     def __enter__(self):
-        if not self._pending_c():
+        # The timer's own flags first: _pending_c is a call, for the
+        # watcher of a proxy loop.
+        if self._watcher is None:
+            if not (self._timer.active or self._timer.pending):
+                self.start_c()
+        elif not self._pending_c():
             self.start_c()
         return self
 
