@@ -189,3 +189,16 @@ class Child(object):
             self.proc.communicate(timeout=5)
         except Exception:  # pragma: no cover
             pass
+
+
+def make_cert(directory, name='server', cn='localhost'):
+    """A self-signed EC certificate for *cn* (and localhost, 127.0.0.1),
+    made by the openssl command in *directory*: ``(cert_path, key_path)``."""
+    cert = os.path.join(str(directory), name + '.pem')
+    key = os.path.join(str(directory), name + '.key')
+    subprocess.run(
+        ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+         '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=' + cn,
+         '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+        check=True, capture_output=True, timeout=60)
+    return cert, key

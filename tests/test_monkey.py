@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from _helpers import IMPL_IS_GEVENT, REPO_ROOT, assert_ok, describe, run_python
+from _helpers import IMPL_IS_GEVENT, REPO_ROOT, assert_ok, describe, make_cert, run_python
 
 geventc_only = pytest.mark.geventc_only
 
@@ -191,11 +191,7 @@ def test_patched_subprocess_and_selectors_are_cooperative():
 @geventc_only
 @pytest.mark.skipif(shutil.which('openssl') is None, reason='needs the openssl command')
 def test_ssl_imported_first_no_recursion_and_cooperative(tmp_path):
-    cert, key = tmp_path / 'c.pem', tmp_path / 'k.pem'
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-                    '-nodes', '-keyout', str(key), '-out', str(cert), '-days', '2', '-subj', '/CN=localhost',
-                    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-                   check=True, capture_output=True, timeout=60)
+    cert, key = make_cert(tmp_path)
     out = ok('''
         import ssl, warnings
         from ssl import SSLContext as HeldContext      # a reference made before patching

@@ -2,7 +2,6 @@
 sockets for what a well-behaved client would never send."""
 import http.client
 import shutil
-import subprocess
 import io
 import logging
 
@@ -11,6 +10,8 @@ import pytest
 import geventc
 from geventc import socket
 from geventc import pywsgi
+
+from _helpers import make_cert
 
 geventc_only = pytest.mark.geventc_only
 
@@ -381,11 +382,7 @@ def test_an_application_that_waits_after_start_response_is_streamed():
 @pytest.mark.skipif(shutil.which('openssl') is None, reason='needs the openssl command')
 def test_https(tmp_path):
     from geventc import ssl
-    cert, key = str(tmp_path / 'c.pem'), str(tmp_path / 'k.pem')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-                    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
-                    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-                   check=True, capture_output=True, timeout=60)
+    cert, key = make_cert(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     def app(environ, start_response):

@@ -1,7 +1,6 @@
 """StreamServer / DatagramServer over real loopback sockets."""
 import shutil
 import socket as stdsocket
-import subprocess
 
 import pytest
 
@@ -10,6 +9,8 @@ from geventc import socket
 from geventc.pool import Pool
 from geventc.server import StreamServer, DatagramServer
 from geventc.baseserver import parse_address
+
+from _helpers import make_cert
 
 
 def echo(sock, address):
@@ -180,11 +181,7 @@ def test_datagram_server_echo():
 @pytest.mark.skipif(shutil.which('openssl') is None, reason='needs the openssl command')
 def test_ssl_server_handshake_runs_in_the_handler(tmp_path):
     from geventc import ssl
-    cert, key = str(tmp_path / 'c.pem'), str(tmp_path / 'k.pem')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-                    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
-                    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-                   check=True, capture_output=True, timeout=60)
+    cert, key = make_cert(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     for kwargs in ({'ssl_context': context}, {'certfile': cert, 'keyfile': key}):

@@ -7,11 +7,12 @@ import errno
 import shutil
 import ssl as stdssl
 import struct
-import subprocess
 import time
 import warnings
 
 import pytest
+
+from _helpers import make_cert
 
 import geventc as gevent
 from geventc import socket as gsocket
@@ -21,17 +22,6 @@ pytestmark = [
     pytest.mark.filterwarnings('error'),
     pytest.mark.skipif(shutil.which('openssl') is None, reason='needs the openssl command'),
 ]
-
-
-def make_cert(directory, name, cn='localhost'):
-    cert = directory / (name + '.pem')
-    key = directory / (name + '.key')
-    subprocess.run(
-        ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-         '-nodes', '-keyout', str(key), '-out', str(cert), '-days', '2', '-subj', '/CN=' + cn,
-         '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-        check=True, capture_output=True, timeout=60)
-    return str(cert), str(key)
 
 
 @pytest.fixture(scope='module')
