@@ -455,10 +455,9 @@ def test_term_kills_what_outlasts_the_graceful_timeout(start_gunicorn, kind):
     for request in held:
         result = request.answer()
         assert isinstance(result, (OSError, http.client.HTTPException)), result
-    if not IMPL_IS_GEVENT:
-        # gunicorn's own gevent worker logs it too, unless the master's
-        # KILL (at the same graceful timeout) comes first.
-        assert server.logs().count('Worker graceful timeout') == 2, server.logs()
+    # Whether each worker logs "Worker graceful timeout" before the master's
+    # KILL (due at the same moment) is a race: not asserted.
+    assert not server.workers()
 
 
 @pytest.mark.parametrize('kind', [
