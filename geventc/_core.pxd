@@ -43,13 +43,16 @@ cdef enum:
     # `callback` with `args` through greenlet's C API; or step the Wakeable
     # `callback` (begun with `args`) through its series of switches.
     # START_KIND is a switch that starts its greenlet (start(), spawn()):
-    # a hand-off must give it the hub's recursion budget (start_handed_off),
+    # a hand-off must give it the hub's recursion budget (geventc_start_switch),
     # and knowing it from the kind spares every other hand-off greenlet's
     # PyGreenlet_STARTED, a call into greenlet's module.
     CALL_KIND = 0
     SWITCH_KIND = 1
     WAKE_KIND = 2
     START_KIND = 3
+    # `callback(args)`: one argument kept as is, with no tuple and no bound
+    # method made (a greenlet's link notification: run_call1).
+    CALL1_KIND = 4
 
     # What Wakeable.next_wake asks its runner to do.
     WAKE_DONE = 0
@@ -127,7 +130,7 @@ cdef class loop:
     # directly, without a round trip through the hub; renewed each time
     # the hub switches, so the hub still polls within its budget.
     cdef int _direct_budget
-    # The hub's recursion budget at its last tail switch (start_handed_off).
+    # The hub's recursion budget at its last tail switch (geventc_start_switch).
     cdef int _hub_py_remaining
     cdef int _hub_c_remaining
     # Cross-thread wake-up and the Python-signal wake-up (main thread only).
@@ -150,6 +153,7 @@ cdef class loop:
     cdef int _really_destroy(self) noexcept
     cdef callback _append(self, callback cb)
     cdef callback run_callback_c(self, object func, tuple args)
+    cdef callback run_call1(self, object func, object arg)
     cdef callback run_switch(self, object glet, tuple args)
     cdef callback run_start(self, object glet)
     cdef callback run_wake(self, Wakeable w, object args)
@@ -157,7 +161,7 @@ cdef class loop:
     cdef callback _pop_head(self)
     cdef bint _has_callbacks(self)
     cdef object next_handoff(self)
-    cdef object start_handed_off(self, object target, object args)
+    cdef object _next_handoff(self)
     cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1
     cdef int _end_wake(self) except -1
     cdef int _tail_switch(self, object target, object args, object context) except -1

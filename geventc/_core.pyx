@@ -35,8 +35,9 @@ from posix.signal cimport sigaction_t, sigaction
 from geventc.includes cimport libev
 from geventc.includes.libc cimport NSIG
 from geventc.includes.python cimport (
-    PyEval_SaveThread, PyEval_RestoreThread, geventc_recursion_get, geventc_recursion_set)
-from geventc.includes.greenlet cimport greenlet, PyGreenlet_Import, PyGreenlet_Switch
+    PyEval_SaveThread, PyEval_RestoreThread)
+from geventc.includes.greenlet cimport (
+    greenlet, PyGreenlet_Import, PyGreenlet_Switch, geventc_recursion_get)
 
 import os as _os
 import sys as _sys
@@ -593,6 +594,10 @@ cdef class loop:
     cdef callback run_callback_c(self, object func, tuple args):
         return self._enqueue(CALL_KIND, func, args)
 
+    cdef callback run_call1(self, object func, object arg):
+        """Queue ``func(arg)``."""
+        return self._enqueue(CALL1_KIND, func, arg)
+
     cdef callback run_switch(self, object glet, tuple args):
         """Queue ``glet.switch(*args)`` with no bound method: sleep(0), start()."""
         return self._enqueue(SWITCH_KIND, glet, args)
@@ -628,6 +633,15 @@ cdef class loop:
         return cb
 
     cdef object next_handoff(self):
+        """_next_handoff, its errors reported as the hub would (None then)."""
+        try:
+            return self._next_handoff()
+        except BaseException:
+            self._handle_error_now(self._wake_current)
+            self._end_wake()
+            return None
+
+    cdef object _next_handoff(self):
         """Dequeue what the hub would switch to next and return that greenlet.
 
         For a greenlet about to block while the hub waits in a tail switch
@@ -664,7 +678,7 @@ cdef class loop:
             if cb.callback is None:
                 self._pop_head()
                 continue
-            if cb.kind == CALL_KIND:
+            if cb.kind == CALL_KIND or cb.kind == CALL1_KIND:
                 return None
             self._pop_head()
             target = cb.callback
@@ -677,22 +691,6 @@ cdef class loop:
                 self._next_args = <tuple>args
                 return target
             self._begin_wake(cb, <Wakeable>target, args)
-
-    cdef object start_handed_off(self, object target, object args):
-        """Start *target* (not started yet) from the greenlet handing off.
-
-        A new greenlet begins with the recursion depth of the thread state
-        it is first switched into from: it gets the hub's, as if the hub had
-        started it, and not the blocker's, which would add up along chains
-        of starts and raise RecursionError in shallow code."""
-        cdef int mine_py, mine_c
-        geventc_recursion_get(&mine_py, &mine_c)
-        geventc_recursion_set(self._hub_py_remaining, self._hub_c_remaining)
-        try:
-            return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
-        finally:
-            # Back in the blocker: greenlet restored the value we set.
-            geventc_recursion_set(mine_py, mine_c)
 
     cdef int _begin_wake(self, callback cb, Wakeable w, object args) except -1:
         # cb stays true (running) until the notification is over.
@@ -797,7 +795,10 @@ cdef class loop:
                         continue
                     else:
                         try:
-                            func(*args)
+                            if cb.kind == CALL1_KIND:
+                                func(args)
+                            else:
+                                func(*args)
                         except BaseException:
                             self._handle_error_now(cb)
                         cb.args = None

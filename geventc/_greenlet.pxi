@@ -363,17 +363,26 @@ cdef class Greenlet(greenlet):
         elif not callable(getattr(self, '_run', None)):
             raise TypeError('The run argument or self._run must be callable')
         self.args = args
-        self.kwargs = kwargs
+        self._kwargs = kwargs if kwargs else None
         self.value = None
         self._start_event = None
         self._notifier = None
         self._formatted_info = None
-        self._links = None      # made by the first rawlink: most greenlets get none
+        self._link1 = None
+        self._links = None      # made by the second rawlink: most greenlets get none
         self._ident = None
         self._exc_info = None
         if _tracking_tree():
             limit = 10 if type(self) is Greenlet else type(self).spawning_stack_limit
             _track_spawn(self, limit)
+
+    @property
+    def kwargs(self):
+        # Made when first read, and kept: the same dict on every read, as
+        # gevent's attribute; {} once the run has ended.
+        if self._kwargs is None:
+            self._kwargs = {}
+        return self._kwargs
 
     #: How many frames ``spawning_stack`` keeps (a subclass may change it).
     spawning_stack_limit = 10
@@ -509,8 +518,8 @@ cdef class Greenlet(greenlet):
         args = []
         if self.args:
             args = [repr(x)[:50] for x in self.args]
-        if self.kwargs:
-            args.extend(['%s=%s' % (key, repr(value)[:50]) for (key, value) in self.kwargs.items()])
+        if self._kwargs:
+            args.extend(['%s=%s' % (key, repr(value)[:50]) for (key, value) in self._kwargs.items()])
         if args:
             result += '(' + ', '.join(args) + ')'
         self._formatted_info = result
@@ -566,25 +575,38 @@ cdef class Greenlet(greenlet):
 
     # -- running -----------------------------------------------------------------
 
+    @cython.binding(False)
     def run(self):
         # This frame stays on the greenlet's stack, and is copied to the
-        # heap with it, while the function blocks: one try, and the
-        # reporting and clean-up in functions of their own.
-        self._start_event = _start_completed_event
+        # heap with it, while the function blocks: one try around the call,
+        # everything else in methods (called through the vtable, so never
+        # inlined into this frame). Not a binding function: greenlet calls
+        # getattr(self, 'run'), which is then a builtin method called
+        # directly, not a bound method whose call adds a 144-byte frame.
         try:
-            if self._run_callable is not None and type(self) is Greenlet:
-                func = self._run_callable
-            else:
-                func = self._run
-            _seed_frame_stack(func)
-            # PyObject_Call: no copy of args, and no empty kwargs dict made
-            # for the call (each would stay allocated while func blocks).
-            result = PyObject_Call_kw(func, self.args if self.args is not None else (),
-                                      <PyObject*>self.kwargs if self.kwargs else NULL)
+            func = self._run_target()
+            result = geventc_call_run(func, self.args if self.args is not None else (),
+                                      <PyObject*>self._kwargs if self._kwargs else NULL)
         except BaseException:
-            _finish_run(self, None, _sys.exc_info())
+            self._run_failed()
             return
         _finish_run(self, result, None)
+
+    cdef object _run_target(self):
+        # What run() calls. No copy of args and no empty kwargs dict are made
+        # for the call (each would stay allocated while it blocks).
+        self._start_event = _start_completed_event
+        if self._run_callable is not None and type(self) is Greenlet:
+            func = self._run_callable
+        else:
+            func = self._run
+        _seed_frame_stack(func)
+        return func
+
+    cdef int _run_failed(self) except -1:
+        # In run()'s except block: the exception is the one being handled.
+        _finish_run(self, None, _sys.exc_info())
+        return 0
 
     cdef int _report_result(self, result) except -1:
         self._exc_info = (None, None, None)
@@ -604,35 +626,62 @@ cdef class Greenlet(greenlet):
             del exc_info
         return 0
 
+    cdef bint _has_links(self):
+        return self._link1 is not None or bool(self._links)
+
     cdef int _schedule_notify(self) except -1:
-        if self._links and self._notifier is None:
-            self._notifier = _hub_run_callback(<HubBase?>self.parent, self._notify_links, ())
+        cdef HubBase hub
+        if self._notifier is None and self._has_links():
+            hub = <HubBase?>self.parent
+            if hub._cloop is not None:
+                # No bound method per notification: the greenlet is the
+                # callback's one argument.
+                self._notifier = hub._cloop.run_call1(_notify_greenlet_links, self)
+            else:
+                self._notifier = hub._loop.run_callback(self._notify_links)
         return 0
 
     def _notify_links(self):
-        # Walk by index (pop(0) is a memmove per link): a called entry
-        # becomes None, so unlink() during the walk can only remove entries
-        # not yet reached, and links added meanwhile are run in this pass,
-        # as in gevent.
-        cdef list links = self._links
-        cdef Py_ssize_t i = 0
-        if links is None:
-            self._notifier = None
-            return
+        self._notify_links_c()
+
+    cdef int _notify_links_c(self) except -1:
+        # The list is walked by index (pop(0) is a memmove per link): a
+        # called entry becomes None, so unlink() during the walk can only
+        # remove entries not yet reached. Links added meanwhile are run in
+        # this pass, as in gevent: the field may fill again while the list
+        # is empty, hence the loop.
+        cdef list links
+        cdef Py_ssize_t i
         try:
-            while i < len(links):
-                link = links[i]
-                links[i] = None
-                i += 1
-                if link is None:
+            while True:
+                link = self._link1
+                if link is not None:
+                    self._link1 = None
+                    self._call_link(link)
                     continue
+                links = self._links
+                if not links:
+                    break
+                i = 0
                 try:
-                    link(self)
-                except BaseException:
-                    self.parent.handle_error((link, self), *_sys.exc_info())
+                    while i < len(links):
+                        link = links[i]
+                        links[i] = None
+                        i += 1
+                        if link is not None:
+                            self._call_link(link)
+                finally:
+                    del links[:i]
         finally:
-            del links[:i]
             self._notifier = None
+        return 0
+
+    cdef int _call_link(self, link) except -1:
+        try:
+            link(self)
+        except BaseException:
+            self.parent.handle_error((link, self), *_sys.exc_info())
+        return 0
 
     # -- links -------------------------------------------------------------------
 
@@ -640,11 +689,14 @@ cdef class Greenlet(greenlet):
         """Call ``callback(self)`` in the hub when this greenlet finishes."""
         if not callable(callback):
             raise TypeError('Expected callable: %r' % (callback,))
-        if self._links is None:
-            self._links = []
-        self._links.append(callback)
-        if self.ready() and self._links and self._notifier is None:
-            self._notifier = _hub_run_callback(<HubBase?>self.parent, self._notify_links, ())
+        if self._link1 is None and not self._links:
+            self._link1 = callback
+        else:
+            if self._links is None:
+                self._links = []
+            self._links.append(callback)
+        if self.ready():
+            self._schedule_notify()
 
     def link(self, callback=None, SpawnedLink=SpawnedLink):
         """Run ``callback(self)`` in a new greenlet when this one finishes.
@@ -674,22 +726,32 @@ cdef class Greenlet(greenlet):
             self.link(callback, SpawnedLink=SpawnedLink)
 
     cpdef unlink(self, callback):
-        if callback is None or self._links is None:
+        if callback is None:
             return      # None marks a called link while _notify_links walks
+        # Identity first, then ==, as list.remove (a link's __eq__ may refuse).
+        if self._link1 is not None and PyObject_RichCompareBool(self._link1, callback, Py_EQ):
+            self._link1 = None
+            return
+        if self._links is None:
+            return
         try:
             self._links.remove(callback)
         except ValueError:
             pass
 
     def unlink_all(self):
+        self._link1 = None
         if self._links is not None:
             del self._links[:]
 
     def has_links(self):
-        # Called links are None until _notify_links' walk ends.
-        if self._links is None:
-            return 0
-        return len(self._links) - self._links.count(None)
+        # A bool, as gevent's. Called links are None until _notify_links'
+        # walk ends.
+        if self._link1 is not None:
+            return True
+        if self._links is not None:
+            return len(self._links) > self._links.count(None)
+        return False
 
     # -- waiting -----------------------------------------------------------------
 
@@ -847,6 +909,11 @@ def _kill(glet, exception, waiter):
         waiter.switch(None)
 
 
+def _notify_greenlet_links(Greenlet glet):
+    # What a finished greenlet's notifier calls (loop.run_call1).
+    glet._notify_links_c()
+
+
 cdef int _finish_run(Greenlet self, object result, object exc_info) except -1:
     # Report the outcome of Greenlet.run, then drop what it ran.
     try:
@@ -858,7 +925,7 @@ cdef int _finish_run(Greenlet self, object result, object exc_info) except -1:
         self._run_callable = None
         self.__dict__.pop('_run', None)
         self.args = ()
-        self.kwargs = None
+        self._kwargs = None      # reads {} afterwards, as gevent's cleared dict
     return 0
 
 
@@ -870,7 +937,7 @@ cpdef Greenlet spawn_c(object func, tuple args, dict kwargs):
     PyGreenlet_SetParent(g, hub)
     g._run_callable = func
     g.args = args
-    g.kwargs = kwargs
+    g._kwargs = kwargs if kwargs else None
     if _tracking_tree():
         _track_spawn(g, 10)
     if _spawn_callbacks:

@@ -32,6 +32,7 @@ cdef class HubBase(greenlet):
 
     cpdef switch(self)
     cpdef wait(self, watcher)
+    cdef int _call_switch_out(self, object cur) except -1
     cdef object switch_c(self)
 
 
@@ -136,11 +137,17 @@ cdef class _SpawnStack:
 
 cdef class Greenlet(greenlet):
     cdef readonly tuple args
-    cdef readonly dict kwargs
+    # None while there are none: an empty dict per greenlet is 64 B and a
+    # garbage-collector allocation (read through the kwargs property).
+    cdef dict _kwargs
     cdef public object value
     cdef object _run_callable
     cdef object _start_event
     cdef object _notifier
+    # The first link in a field of its own and the rest in a list: most
+    # greenlets get one link (joinall, a Pool's discard) and no list.
+    # New links go to the list once it has entries, so order holds.
+    cdef object _link1
     cdef list _links
     cdef object _exc_info
     cdef object _formatted_info
@@ -155,6 +162,8 @@ cdef class Greenlet(greenlet):
     # _SpawnStack that becomes one when first read.
     cdef object _spawning_stack
 
+    cdef object _run_target(self)
+    cdef int _run_failed(self) except -1
     cpdef start(self)
     cpdef bint ready(self)
     cpdef bint successful(self)
@@ -166,6 +175,9 @@ cdef class Greenlet(greenlet):
     cdef int _report_result(self, result) except -1
     cdef int _report_error(self, exc_info) except -1
     cdef int _schedule_notify(self) except -1
+    cdef bint _has_links(self)
+    cdef int _notify_links_c(self) except -1
+    cdef int _call_link(self, link) except -1
     cdef int _handle_death_before_start(self, tuple args) except -1
     cpdef bint _maybe_kill_before_start(self, exception) except -1
 

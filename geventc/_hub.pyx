@@ -23,6 +23,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.tuple cimport PyTuple_GET_SIZE
 from cpython.float cimport PyFloat_CheckExact
 from cpython.long cimport PyLong_CheckExact
+from cpython.object cimport PyObject_RichCompareBool, Py_EQ
 cdef extern from "Python.h":
     # Cython's cpython.method still declares Python 2's three arguments.
     object PyMethod_New(object func, object self)
@@ -42,13 +43,13 @@ cdef extern from "Python.h":
     int PyFrame_GetLasti(PyFrameObject*)
     int PyCode_Addr2Line(PyObject*, int)
 from cpython.weakref cimport PyWeakref_NewRef
-from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack, PyObject_Call_kw
+from geventc.includes.python cimport geventc_capture_stack, geventc_same_stack, geventc_call_run
 
 from geventc.includes cimport libev
 from geventc.includes.greenlet cimport (
     greenlet, PyGreenlet_Import, PyGreenlet_GetCurrent, PyGreenlet_Switch,
     PyGreenlet_Throw, PyGreenlet_SetParent, PyGreenlet_Check, PyGreenlet_STARTED, PyGreenlet_ACTIVE,
-    PyGreenlet_MAIN)
+    PyGreenlet_MAIN, geventc_start_switch)
 from geventc._core cimport (loop, callback as core_callback, timer as core_timer, watcher as core_watcher,
                             Wakeable, wake_inline,
                             SWITCH_KIND, WAKE_DONE, WAKE_SWITCH, WAKE_NEED_HUB)
@@ -351,30 +352,37 @@ cdef class HubBase(greenlet):
         self._cloop = <loop>value if isinstance(value, _core_mod.loop) else None
 
     cdef object switch_c(self):
+        # The frame of every blocked greenlet's switch, saved with its stack
+        # while it waits: what is not the switch itself is in helpers.
         cdef greenlet cur = PyGreenlet_GetCurrent()
+        cdef loop lp
         if cur is self:
             raise BlockingSwitchOutError('Impossible to call blocking function in the event loop callback')
         if type(cur) is not Greenlet and not PyGreenlet_MAIN(cur):
-            switch_out = getattr(cur, 'switch_out', None)
-            if switch_out is not None:
-                switch_out()
-        cdef loop lp = self._cloop
+            self._call_switch_out(cur)
+        lp = self._cloop
         if lp is not None and lp._handoff_ok:
             # The hub waits in a switch that ended its callback: go straight
             # to what it would run next.
-            try:
-                target = lp.next_handoff()
-            except BaseException:
-                lp._handle_error_now(lp._wake_current)
-                lp._end_wake()
-                target = None
+            target = lp.next_handoff()
             if target is not None:
                 args = lp._next_args
                 lp._next_args = None
                 if lp._next_starts:
-                    return lp.start_handed_off(target, args)
+                    # The hub's recursion budget, as if the hub started it
+                    # (a blocker's would add up along chains of starts).
+                    return geventc_start_switch(<greenlet>target, <PyObject*>args,
+                                                lp._hub_py_remaining, lp._hub_c_remaining)
                 return PyGreenlet_Switch(<greenlet>target, <PyObject*>args, NULL)
         return PyGreenlet_Switch(self, NULL, NULL)
+
+    cdef int _call_switch_out(self, object cur) except -1:
+        # A method, so called through the vtable: never inlined into
+        # switch_c's frame.
+        switch_out = getattr(cur, 'switch_out', None)
+        if switch_out is not None:
+            switch_out()
+        return 0
 
     cpdef switch(self):
         return self.switch_c()

@@ -5,6 +5,7 @@ import time
 import pytest
 
 import geventc as gevent
+import geventc.event
 from geventc import Greenlet, GreenletExit, Timeout
 from geventc.hub import get_hub
 
@@ -170,6 +171,53 @@ class TestState:
         assert g.kwargs == {'foo': 4}
         g.start()
         g.join()
+
+    def test_kwargs_is_one_dict_and_empty_after_the_run(self):
+        # No kwargs: a dict all the same, the same one on every read, kept
+        # when changed before the start; {} once the run has ended.
+        g = Greenlet(func, 1)
+        assert g.kwargs == {} and g.kwargs is g.kwargs
+        g.kwargs['late'] = 2
+        g.start()
+        assert g.get() == ((1,), {'late': 2})
+        assert g.kwargs == {} and g.args == ()
+        g = gevent.spawn(func, x=1)
+        assert g.kwargs == {'x': 1}
+        g.join()
+        assert g.kwargs == {}
+
+    def test_bound_method_targets_get_every_argument(self):
+        # Greenlet.run calls a bound method as its function with self first
+        # (up to 4 positional arguments) and through the method otherwise:
+        # all forms must see the same arguments and raise the same way.
+        class Target:
+            def m(self, *args, **kwargs):
+                if args and args[0] == 'raise':
+                    raise MyError(args)
+                return self, args, kwargs
+        t = Target()
+        for args in [(), (1,), (1, 2, 3, 4), (1, 2, 3, 4, 5), tuple(range(9))]:
+            assert gevent.spawn(t.m, *args).get() == (t, args, {})
+            assert gevent.spawn(t.m, *args, k=1).get() == (t, args, {'k': 1})
+        bad = gevent.spawn(t.m, 'raise', 1)
+        bad.join()
+        assert isinstance(bad.exception, MyError) and bad.exception.args == (('raise', 1),)
+        # A method of a compiled class, and a builtin method.
+        event = gevent.event.Event()
+        waiter = gevent.spawn(event.wait, 5)
+        gevent.sleep(0)
+        event.set()
+        assert waiter.get() is True
+        assert gevent.spawn([3, 1, 2].index, 2).get() == 2
+
+    def test_run_is_callable_and_overridable(self):
+        class Sub(Greenlet):
+            def run(self):
+                return 'own'
+        assert Sub().run() == 'own'
+        g = Greenlet(func, 7)
+        g.run()     # called directly, as a function: the result is kept
+        assert g.ready() and g.value == ((7,), {})
 
     def test_failure_state(self, capfd):
         g = gevent.spawn(fail, 'bad')
@@ -618,6 +666,94 @@ class TestLinks:
         with pytest.raises(TypeError):
             g.rawlink(None)
         g.join()
+
+    def test_link_order_and_unlink_across_first_and_later_links(self):
+        # The first link is kept apart from the others: order, unlink of any
+        # of them and has_links() must not show it.
+        calls = []
+        g = Greenlet(func)
+        a, b, c, d = (lambda s, n=n: calls.append(n) for n in 'abcd')
+        assert g.has_links() is False
+        g.rawlink(a)
+        g.rawlink(b)
+        g.unlink(a)
+        assert g.has_links() is True
+        g.rawlink(c)    # after b, although the first place is free
+        g.rawlink(a)
+        g.unlink(c)
+        g.rawlink(d)
+        g.start()
+        g.join()
+        gevent.sleep(0)
+        assert calls == ['b', 'a', 'd']
+        assert g.has_links() is False
+        h = Greenlet(func)
+        h.rawlink(a)
+        h.rawlink(b)
+        h.unlink(b)
+        h.unlink(a)
+        assert h.has_links() is False
+        h.rawlink(c)
+        h.rawlink(d)
+        h.unlink_all()
+        assert h.has_links() is False
+
+    def test_unlink_finds_a_link_by_identity_first(self):
+        # As list.remove: the same object is found without asking its __eq__.
+        class Strict:
+            def __call__(self, source):
+                pass
+
+            def __eq__(self, other):
+                raise AssertionError('compared')
+
+            __hash__ = object.__hash__
+        for first in (True, False):
+            g = Greenlet(func)
+            link = Strict()
+            if not first:
+                g.rawlink(print)
+            g.rawlink(link)
+            if not first:
+                g.unlink(print)
+            g.unlink(link)
+            assert g.has_links() is False
+
+    def test_links_added_while_notifying_run_in_the_same_pass(self):
+        calls = []
+        g = gevent.spawn(func)
+
+        def first(s):
+            calls.append('first')
+            s.rawlink(lambda s: calls.append('added'))
+            s.unlink(third)
+
+        def third(s):
+            calls.append('third')
+
+        g.rawlink(first)
+        g.rawlink(lambda s: calls.append('second'))
+        g.rawlink(third)
+        g.join()
+        gevent.sleep(0)
+        assert calls == ['first', 'second', 'added']
+        # Only one link, which links another while it runs.
+        calls = []
+        h = gevent.spawn(func)
+        h.rawlink(lambda s: (calls.append(1), s.rawlink(lambda s: calls.append(2))))
+        h.join()
+        gevent.sleep(0)
+        assert calls == [1, 2]
+
+    def test_link_error_is_reported_and_the_rest_still_run(self, capfd):
+        calls = []
+        g = gevent.spawn(func)
+        g.rawlink(lambda s: 1 / 0)
+        g.rawlink(lambda s: calls.append('after'))
+        g.join()
+        gevent.sleep(0)
+        assert calls == ['after']
+        assert 'ZeroDivisionError' in capfd.readouterr().err
 
     def test_killed_before_start_fires_links(self):
         calls = []

@@ -77,37 +77,6 @@ cdef extern from *:
     object PyUnicode_DecodeFSDefaultAndSize(const char* s, Py_ssize_t size)
 
 
-# _core: a greenlet started by a hand-off gets the hub's recursion budget.
-cdef extern from *:
-    """
-    /* The thread state's recursion budget, which greenlet saves and restores
-       per greenlet (and which a new greenlet takes over from the thread
-       state it is first switched into from). */
-    static inline void geventc_recursion_get(int *py, int *c) {
-        PyThreadState *ts = PyThreadState_Get();
-    #if PY_VERSION_HEX >= 0x030C0000
-        *py = ts->py_recursion_remaining;
-        *c = ts->c_recursion_remaining;
-    #else
-        *py = ts->recursion_remaining;
-        *c = 0;
-    #endif
-    }
-    static inline void geventc_recursion_set(int py, int c) {
-        PyThreadState *ts = PyThreadState_Get();
-    #if PY_VERSION_HEX >= 0x030C0000
-        ts->py_recursion_remaining = py;
-        ts->c_recursion_remaining = c;
-    #else
-        ts->recursion_remaining = py;
-        (void)c;
-    #endif
-    }
-    """
-    void geventc_recursion_get(int *py, int *c) noexcept
-    void geventc_recursion_set(int py, int c) noexcept
-
-
 # _hub: Greenlet.spawning_stack. At each spawn the code objects and
 # instruction offsets of the spawner's innermost frames are copied; frame
 # objects are made only if someone reads the stack. On 3.11 the
@@ -187,10 +156,29 @@ cdef extern from *:
     int geventc_same_stack(PyObject** codes, int* lasti, int n, int limit) noexcept
 
 
-cdef extern from "Python.h":
-    # _hub: Greenlet.run calls its function with NULL for no keywords (the
-    # cpython.object declaration takes an object, so an empty dict).
-    object PyObject_Call_kw "PyObject_Call" (object callable, object args, PyObject* kwargs)
+# _hub: Greenlet.run calls its function. The frames of this call stay on
+# the greenlet's stack, copied to the heap while it blocks: a bound method
+# (spawn(obj.method, ...)) is called as its function with self first, with no
+# method_vectorcall frame (144 bytes) in between. NULL: no keywords.
+cdef extern from *:
+    """
+    static PyObject* geventc_call_run(PyObject* func, PyObject* args, PyObject* kwargs) {
+        PyObject* stack[5];
+        Py_ssize_t i, n = PyTuple_GET_SIZE(args);
+        if (kwargs == NULL && n < 5 && Py_IS_TYPE(func, &PyMethod_Type)) {
+            stack[0] = PyMethod_GET_SELF(func);
+            for (i = 0; i < n; i++)
+                stack[i + 1] = PyTuple_GET_ITEM(args, i);
+            PyObject* f = PyMethod_GET_FUNCTION(func);
+            vectorcallfunc call = PyVectorcall_Function(f);
+            if (call != NULL)   /* no PyObject_Vectorcall frame either */
+                return call(f, stack, n + 1, NULL);
+            return PyObject_Vectorcall(f, stack, n + 1, NULL);
+        }
+        return PyObject_Call(func, args, kwargs);
+    }
+    """
+    object geventc_call_run(object func, object args, PyObject* kwargs)
 
     # _socket: recvmsg/sendmsg/sendto parse their arguments with the stdlib's
     # formats (so bad input gets the stdlib's exact errors) and raise its
