@@ -1061,6 +1061,7 @@ from geventc._hub cimport Timeout
 from geventc._socket cimport socket as _csocket
 import io as _io
 import sys as _sys
+import time as _time
 
 cdef extern from "<time.h>" nogil:
     ctypedef long time_t
@@ -1299,6 +1300,17 @@ cdef object _InvalidClientRequest = None
 cdef object _NoopLog = None
 cdef dict _pywsgi = None
 cdef object _read1 = _io.BufferedReader.read1
+cdef object _monotonic = _time.monotonic
+
+
+cpdef object head_time_left(object header_timeout, object started):
+    """What is left of *header_timeout* for the rest of a request head.
+
+    A new connection's wait for its first byte counts (*started*: when the
+    wait began); a kept-alive one (None) gets all of it from its first byte."""
+    if started is None or not header_timeout:
+        return header_timeout
+    return max(header_timeout - (_monotonic() - started), 0.001)
 cdef object _SocketReader = None
 
 
@@ -1569,8 +1581,12 @@ cdef class _Connection:
         rfile = self.rfile
         # A new connection has header_timeout to start, a kept-alive one
         # keepalive_timeout; a client that sends nothing is disconnected.
-        idle = handler.header_timeout if handler.requestline is None else handler.keepalive_timeout
+        cdef bint new = handler.requestline is None
+        started = None
+        idle = handler.header_timeout if new else handler.keepalive_timeout
         if idle:
+            if new:
+                started = _monotonic()
             timer = self._start_timer(idle)
         try:
             try:
@@ -1598,7 +1614,7 @@ cdef class _Connection:
             # stream, which gets them first.
             reader.keep(data, 0)
             self.parser.reset()
-            return handler._read_head_slowly()
+            return handler._read_head_slowly(head_time_left(handler.header_timeout, started))
         if request is not None:
             if reader is not None and request.consumed == len(data):
                 # peek() showed the whole buffer: it is empty now.
@@ -1610,7 +1626,7 @@ cdef class _Connection:
                 rfile.read(request.consumed)
             return request
         self.parser.reset()
-        return handler._read_head_slowly()
+        return handler._read_head_slowly(head_time_left(handler.header_timeout, started))
 
     cdef dict _environ(self, Request request):
         # WSGIHandler.get_environ with WSGIServer.get_environ.

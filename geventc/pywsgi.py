@@ -482,7 +482,9 @@ class WSGIHandler(object):
         # Waiting for the first byte: a new connection has header_timeout
         # to start, a kept-alive one keepalive_timeout. Either way a
         # client that sends nothing is simply disconnected.
-        idle = self.header_timeout if self.requestline is None else self.keepalive_timeout
+        new = self.requestline is None
+        idle = self.header_timeout if new else self.keepalive_timeout
+        started = time.monotonic() if new and idle else None
         timer = Timeout._start_new_or_dummy(idle) if idle else None
         try:
             try:
@@ -504,16 +506,20 @@ class WSGIHandler(object):
             rfile.read(request.consumed)
             return request
         parser.reset()
-        return self._read_head_slowly()
+        return self._read_head_slowly(_http.head_time_left(self.header_timeout, started))
 
-    def _read_head_slowly(self):
+    def _read_head_slowly(self, timeout=None):
         # Line by line, so that nothing after the head leaves the buffer;
-        # the whole head is bounded by header_timeout (slowloris).
+        # the whole head is bounded by header_timeout (slowloris): *timeout*
+        # is what is left of it (a new connection's wait for its first byte
+        # counted), None for all of it.
         rfile = self.rfile
         parser = self._parser
         limit = max(parser.max_request_line, parser.max_header_line) + 2
         head = bytearray()
-        timer = Timeout._start_new_or_dummy(self.header_timeout) if self.header_timeout else None
+        if timeout is None:
+            timeout = self.header_timeout
+        timer = Timeout._start_new_or_dummy(timeout) if timeout else None
         try:
             while True:
                 line = rfile.readline(limit)

@@ -3,6 +3,7 @@ sockets for what a well-behaved client would never send."""
 import http.client
 import shutil
 import io
+import time
 import logging
 
 import pytest
@@ -356,6 +357,43 @@ def test_slowloris_and_idle_clients_are_disconnected_others_served():
         assert idle.recv(65536) == b''
         slow.close()
         idle.close()
+
+
+class _PythonReadHandler(pywsgi.WSGIHandler):
+    # Overriding a read hook runs the request reading in Python.
+    def read_request(self, raw_requestline):
+        return pywsgi.WSGIHandler.read_request(self, raw_requestline)
+
+
+@geventc_only
+@pytest.mark.parametrize('handler_class', [pywsgi.WSGIHandler, _PythonReadHandler],
+                         ids=['compiled', 'python'])
+def test_header_timeout_bounds_a_new_connections_whole_head(handler_class):
+    # A client that waits before its first byte and then drips its head gets
+    # header_timeout in all, counted from the connection, not a fresh
+    # header_timeout from its first byte (which made up to twice as long).
+    timeout = 1.0
+    with Server(hello, header_timeout=timeout, handler_class=handler_class) as srv:
+        slow = socket.create_connection(('127.0.0.1', srv.port), timeout=10)
+        began = time.monotonic()
+
+        def drip():
+            geventc.sleep(timeout * 0.8)
+            try:
+                for byte in b'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' * 10:
+                    slow.send(bytes([byte]))
+                    geventc.sleep(0.05)
+            except OSError:
+                pass    # closed by the server
+
+        dripper = geventc.spawn(drip)
+        out = slow.recv(65536)
+        took = time.monotonic() - began
+        dripper.kill()
+        slow.close()
+    assert out.startswith(b'HTTP/1.1 408 '), out
+    # Generous: the old behaviour answered after about 1.8 s.
+    assert took < timeout * 1.45, took
 
 
 # The seeds' long-poll (gevent's tutorial) expects a chunked response; gevent
