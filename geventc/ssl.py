@@ -16,6 +16,7 @@ import errno as _errno
 import os as _os
 import ssl as __ssl__
 import sys as _sys
+import types as _types
 
 from geventc.socket import socket, create_connection, timeout_default
 from geventc._socket import _ssl_call, _ssl_read, _ssl_sendall
@@ -52,27 +53,22 @@ from socket import SOL_SOCKET, SO_TYPE, SOCK_STREAM, AF_INET  # noqa: E402
 orig_SSLContext = __ssl__.SSLContext
 
 
-def _with_stdlib_class(func, *args):
+def _stdlib_setter(fset):
     # The stdlib's property setters find their base through the module
-    # global `ssl.SSLContext`; once monkey-patching makes that global this
-    # class, they would recurse. Run them with the stdlib's class in place
-    # (no greenlet switch can happen in between).
-    current = __ssl__.SSLContext
-    if current is orig_SSLContext:
-        return func(*args)
-    __ssl__.SSLContext = orig_SSLContext
-    try:
-        return func(*args)
-    finally:
-        __ssl__.SSLContext = current
+    # global `ssl.SSLContext` (super(SSLContext, SSLContext)); once
+    # monkey-patching makes that global this class, they would recurse
+    # (gevent#1016). This is the same function over a copy of the module's
+    # globals in which `SSLContext` stays the stdlib's class: nothing is
+    # swapped in the module, so no other thread can see the wrong class.
+    namespace = dict(vars(__ssl__))
+    namespace['SSLContext'] = orig_SSLContext
+    return _types.FunctionType(fset.__code__, namespace, fset.__name__,
+                               fset.__defaults__, fset.__closure__)
 
 
 def _patch_safe_property(name):
     prop = getattr(orig_SSLContext, name)
-
-    def fset(self, value):
-        _with_stdlib_class(prop.fset, self, value)
-    return property(prop.fget, fset, None, prop.__doc__)
+    return property(prop.fget, _stdlib_setter(prop.fset), None, prop.__doc__)
 
 
 class SSLContext(orig_SSLContext):

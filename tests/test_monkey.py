@@ -231,6 +231,34 @@ def test_ssl_imported_first_no_recursion_and_cooperative(tmp_path):
     assert out.strip() == 'ok'
 
 
+@geventc_only
+def test_ssl_property_setters_leave_the_module_global_alone():
+    # The setters once swapped ssl.SSLContext back to the stdlib class while
+    # they ran: another thread could see it. A setter that calls back into
+    # Python code (the message callback's check) looks at it from inside.
+    out = ok('''
+        import ssl
+        from geventc import monkey
+        monkey.patch_all()
+        import geventc.ssl
+        seen = []
+        class Callback:
+            @property
+            def __call__(self):
+                seen.append(ssl.SSLContext)
+                return lambda *args: None
+        for cls in (ssl.SSLContext, geventc.ssl.orig_SSLContext):
+            ctx = cls(ssl.PROTOCOL_TLS_CLIENT)
+            ctx._msg_callback = Callback()
+            ctx.options |= ssl.OP_NO_COMPRESSION
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            assert ctx.options & ssl.OP_NO_COMPRESSION and ctx.verify_mode == ssl.CERT_REQUIRED
+        assert seen == [geventc.ssl.SSLContext] * 2, seen
+        print('ok')
+    ''')
+    assert out.strip() == 'ok'
+
+
 # -- python -m geventc.monkey ----------------------------------------------------------
 
 def run_monkey(tmp_path, *args, script=None, timeout=60):
