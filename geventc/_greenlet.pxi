@@ -576,6 +576,7 @@ cdef class Greenlet(greenlet):
     # -- running -----------------------------------------------------------------
 
     @cython.binding(False)
+    @cython.embedsignature.format('clinic')     # inspect.signature() still works
     def run(self):
         # This frame stays on the greenlet's stack, and is copied to the
         # heap with it, while the function blocks: one try around the call,

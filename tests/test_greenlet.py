@@ -209,12 +209,30 @@ class TestState:
         event.set()
         assert waiter.get() is True
         assert gevent.spawn([3, 1, 2].index, 2).get() == 2
+        # A method whose function is a callable object, not a function.
+        import types
+
+        class Callable:
+            def __call__(self, owner, *args):
+                return owner, args
+        method = types.MethodType(Callable(), t)
+        assert gevent.spawn(method, 1, 2).get() == (t, (1, 2))
 
     def test_run_is_callable_and_overridable(self):
+        import inspect
+        assert str(inspect.signature(Greenlet.run)).startswith('(self')
+
         class Sub(Greenlet):
             def run(self):
                 return 'own'
         assert Sub().run() == 'own'
+
+        class Super(Greenlet):
+            def run(self):
+                return Greenlet.run(self)
+        g = Super(func, 3)
+        g.start()
+        assert g.get() == ((3,), {})
         g = Greenlet(func, 7)
         g.run()     # called directly, as a function: the result is kept
         assert g.ready() and g.value == ((7,), {})
