@@ -142,7 +142,10 @@ class Result:
 
 
 _RAN = re.compile(r'^Ran (\d+) tests? in', re.M)
-_SUMMARY = re.compile(r'^(OK|FAILED)(?: \((.*)\))?\s*$', re.M)
+_SUMMARY = re.compile(r'^(OK|FAILED|NO TESTS RAN)(?: \((.*)\))?\s*$', re.M)
+# unittest on Python 3.12+ exits with this when a module ran no test (all
+# skipped, say); 3.11 says OK and exits 0 for the same module.
+_NO_TESTS_EXIT = 5
 _CASE = re.compile(r'^(?:FAIL|ERROR): (\S+) \(([\w.]+)\)', re.M)
 
 
@@ -182,7 +185,8 @@ def run_module(module, src, env, timeout):
         result.status = 'timeout'
     else:
         result.returncode = proc.returncode
-        if proc.returncode == 0:
+        if proc.returncode == 0 or (proc.returncode == _NO_TESTS_EXIT
+                                    and b'\nNO TESTS RAN' in out):
             result.status = 'pass'
         elif proc.returncode < 0:
             result.status = 'crash'
