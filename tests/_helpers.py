@@ -76,9 +76,10 @@ def run_python(code, timeout=CHILD_TIMEOUT, extra_env=None, args=()):
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def child_states():
-    """{pid: /proc state letter} of this process's children, reaped or not."""
-    me = str(os.getpid())
+def child_states(parent=None):
+    """{pid: /proc state letter} of the children of *parent* (this process
+    by default), reaped or not."""
+    me = str(os.getpid() if parent is None else parent)
     found = {}
     for name in os.listdir('/proc'):
         if not name.isdigit():

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from _helpers import IMPL_IS_GEVENT, assert_ok, run_python
+from _helpers import IMPL_IS_GEVENT, assert_ok, child_states, run_python
 
 HAVE_GUNICORN = importlib.util.find_spec('gunicorn') is not None
 NO_GUNICORN = ('!!! gunicorn is not importable: the gunicorn worker tests did NOT run '
@@ -92,18 +92,7 @@ def free_port():
 
 
 def children_of(pid):
-    found = set()
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % name) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != 'Z':
-            found.add(int(name))
-    return found
+    return {child for child, state in child_states(pid).items() if state != 'Z'}
 
 
 def wait_for(predicate, what, timeout=SOON, server=None):
